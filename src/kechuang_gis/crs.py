@@ -70,12 +70,14 @@ def in_mainland_china(lon: ArrayLike, lat: ArrayLike) -> np.ndarray:
     """Boolean mask: which points lie in mainland China, where GCJ-02 applies."""
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
+    shape = np.broadcast_shapes(lon.shape, lat.shape)
+    lon = np.atleast_1d(np.broadcast_to(lon, shape)).ravel()
+    lat = np.atleast_1d(np.broadcast_to(lat, shape)).ravel()
     x0, y0, x1, y1 = _CHINA_BBOX
     mask = (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1) & np.isfinite(lon) & np.isfinite(lat)
     if mask.any():
-        inside = shapely.contains_xy(_mainland_polygon(), lon[mask], lat[mask])
-        mask[mask] = inside
-    return mask
+        mask[mask] = shapely.contains_xy(_mainland_polygon(), lon[mask], lat[mask])
+    return mask.reshape(shape)
 
 
 def _gcj_offsets(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -228,7 +228,7 @@ def _points_from_csv(path: Path, lon_col: str, lat_col: str) -> gpd.GeoDataFrame
     if bad:
         rows = ", ".join(str(i + 2) for i in bad[:10])  # +2: header line, 1-based
         raise InputError(f"{path}: {len(bad)} row(s) without numeric {lon_col}/{lat_col} (lines {rows})")
-    lon, lat = _fix_swapped(lon.to_numpy(), lat.to_numpy(), path)
+    lon, lat = fix_swapped_lonlat(lon.to_numpy(), lat.to_numpy(), path)
     return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs=WGS84)
 
 
@@ -237,7 +237,7 @@ def _in_region(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     return (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
 
 
-def _fix_swapped(lon: np.ndarray, lat: np.ndarray, path: Path) -> tuple[np.ndarray, np.ndarray]:
+def fix_swapped_lonlat(lon: np.ndarray, lat: np.ndarray, path: Path) -> tuple[np.ndarray, np.ndarray]:
     """Detect a file whose lon and lat columns are swapped, from the study region.
 
     The region spans lon 117.5-122.5, lat 29.5-32.8: no value can be both, so a

@@ -1,0 +1,213 @@
+"""Batched travel-time kernels on top of :mod:`.routing`: many destinations, bounded memory.
+
+:func:`.routing.point_to_point` rebuilds the virtual-source matrix for every batch of
+destinations; here it is built once for all destinations (:func:`prepare`) and the
+batches only choose which virtual rows to search from. A :class:`Problem` holds
+everything a batch needs (the augmented CSR matrix, both snaps, the access model, the
+limits), so the same :func:`solve_batch` runs in this process or, unchanged, on a Dask
+worker that received the problem once (see :mod:`.distributed`): results are identical
+by construction.
+
+Threads do not help: scipy 1.17's ``dijkstra`` holds the GIL (two threads on a 1M-node
+grid take as long as one, measured in ``bench/accessibility.py``), so parallelism is
+by processes through Dask.
+
+Units are seconds; unreachable (or beyond the limit) is ``inf`` here. Public outputs
+convert to minutes with NaN (:mod:`.accessibility`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
+
+from ..errors import InputError
+from ..network.model import CSRGraph
+from .routing import Snap, _with_virtual_sources, direct_times
+
+#: Memory allowed for one batch of node fields (bytes): batch size = this / (8 n).
+FIELD_BATCH_BYTES = 512 * 2**20
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One many-to-many travel-time job, self-contained so it can be shipped once.
+
+    ``aug`` is the (reversed, when ``reverse``) network with one virtual node per
+    destination appended (positions ``n .. n + m_d - 1``). ``iso_max_s`` asks
+    :func:`solve_batch` to also return, per destination, the active nodes reached within
+    that time (for isochrones).
+    """
+
+    aug: sp.csr_array
+    n: int
+    origins: Snap
+    dests: Snap
+    access: dict
+    limit_s: float
+    reverse: bool
+    active: np.ndarray
+    iso_max_s: float | None = None
+
+    @property
+    def m_dest(self) -> int:
+        return self.dests.m
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Travel times for destinations ``start:stop``.
+
+    ``od[o, j]``: seconds from origin ``o`` to destination ``start + j`` (``inf`` when
+    unreachable or beyond the limit). ``reach[j]`` (when isochrones were asked): node
+    positions and their times (s) within ``iso_max_s``.
+    """
+
+    start: int
+    stop: int
+    od: np.ndarray
+    reach: list[tuple[np.ndarray, np.ndarray]] | None
+
+
+def check_limit(limit_s: float | None) -> float:
+    """The search limit in seconds (``inf`` for none); refuse zero or negative limits."""
+    if limit_s is None:
+        return np.inf
+    limit = float(limit_s)
+    if not limit > 0:
+        raise InputError(f"time limit must be positive, got {limit_s!r} s")
+    return limit
+
+
+def prepare(graph: CSRGraph, origins: Snap, dests: Snap, access: dict, *,
+            reverse: bool = True, limit_s: float | None = None,
+            iso_max_s: float | None = None) -> Problem:
+    """Build the augmented matrix once for all destinations.
+
+    ``reverse=True`` (the default) measures travel from origins *to* destinations, which
+    on one-way networks needs the transposed graph searched from the destinations.
+    """
+    limit = check_limit(limit_s)
+    base = graph.matrix.T.tocsr() if reverse else graph.matrix.tocsr()
+    aug = _with_virtual_sources(base, dests)
+    return Problem(aug=aug, n=graph.n, origins=origins, dests=dests, access=dict(access),
+                   limit_s=limit, reverse=reverse, active=graph.active, iso_max_s=iso_max_s)
+
+
+def default_batch(n: int, budget_bytes: int = FIELD_BATCH_BYTES) -> int:
+    """Destinations per batch so that one batch of fields stays within ``budget_bytes``."""
+    return int(max(1, min(256, budget_bytes // (8 * max(n, 1)))))
+
+
+def batches(m: int, size: int) -> list[tuple[int, int]]:
+    """Contiguous ``(start, stop)`` ranges covering ``0..m``."""
+    size = max(1, int(size))
+    return [(s, min(s + size, m)) for s in range(0, m, size)]
+
+
+def batch_fields(problem: Problem, start: int, stop: int) -> np.ndarray:
+    """Node fields (s) of destinations ``start:stop``: shape (stop - start, n)."""
+    n = problem.n
+    idx = np.arange(n + start, n + stop)
+    search_limit = problem.limit_s
+    if problem.iso_max_s is not None:
+        search_limit = max(search_limit, problem.iso_max_s) if np.isfinite(search_limit) else search_limit
+    d = dijkstra(problem.aug, directed=True, indices=idx, limit=search_limit)
+    return d[:, :n]
+
+
+def combine(fields: np.ndarray, origins: Snap) -> np.ndarray:
+    """Origin times from node fields: ``t[o, j] = min_k(a[o, k] + field[j, node[o, k]])``."""
+    o_nodes = np.maximum(origins.nodes, 0)
+    ok = origins.nodes >= 0
+    best = np.full((origins.m, fields.shape[0]), np.inf)
+    for k in range(o_nodes.shape[1]):  # k is 1-5: a loop keeps memory at (m_o x b)
+        cand = fields[:, o_nodes[:, k]].T + origins.cost_s[:, k][:, None]
+        cand[~ok[:, k]] = np.inf
+        np.minimum(best, cand, out=best)
+    return best
+
+
+def solve_batch(problem: Problem, start: int, stop: int) -> BatchResult:
+    """OD block (and isochrone reach) for destinations ``start:stop``."""
+    fields = batch_fields(problem, start, stop)
+    od = combine(fields, problem.origins)
+    sub = Snap(*(getattr(problem.dests, f)[start:stop] for f in
+                 ("nodes", "cost_s", "dist_m", "snapped", "x", "y")))
+    # The straight access-speed leg between two nearby points is symmetric.
+    np.minimum(od, direct_times(problem.origins, sub, problem.access), out=od)
+    od[od > problem.limit_s] = np.inf
+    reach = None
+    if problem.iso_max_s is not None:
+        reach = []
+        for row in fields:
+            hit = np.flatnonzero((row <= problem.iso_max_s) & problem.active)
+            reach.append((hit.astype(np.int64), row[hit]))
+    return BatchResult(start, stop, od, reach)
+
+
+def run(problem: Problem, batch: int | None = None,
+        progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, list | None]:
+    """All destinations in this process: (OD seconds (m_o, m_d), reach per destination)."""
+    size = batch or default_batch(problem.n + problem.m_dest)
+    results = []
+    for start, stop in batches(problem.m_dest, size):
+        results.append(solve_batch(problem, start, stop))
+        if progress:
+            progress(stop - start)
+    return assemble(problem, results)
+
+
+def assemble(problem: Problem, results: list[BatchResult]) -> tuple[np.ndarray, list | None]:
+    """Put batch results (any order) back into one OD matrix and one reach list."""
+    od = np.full((problem.origins.m, problem.m_dest), np.inf)
+    reach: list | None = [None] * problem.m_dest if problem.iso_max_s is not None else None
+    for r in results:
+        od[:, r.start:r.stop] = r.od
+        if reach is not None and r.reach is not None:
+            reach[r.start:r.stop] = r.reach
+    return od, reach
+
+
+# --- node-level kernels (benchmarks, isochrones, diagnostics) ------------------------
+
+def node_sources(graph: CSRGraph, positions: np.ndarray) -> Snap:
+    """A Snap for points that sit exactly on network nodes (zero access cost)."""
+    positions = np.asarray(positions, dtype=np.int64)
+    m = len(positions)
+    return Snap(nodes=positions[:, None], cost_s=np.zeros((m, 1)), dist_m=np.zeros(m),
+                snapped=np.ones(m, dtype=bool), x=graph.x[positions], y=graph.y[positions])
+
+
+def iter_fields(graph: CSRGraph, sources: Snap, *, reverse: bool = True,
+                limit_s: float | None = None, batch: int | None = None) -> Iterator[tuple[int, int, np.ndarray]]:
+    """Yield ``(start, stop, fields)`` node fields (s) per batch of sources, bounded memory."""
+    limit = check_limit(limit_s)
+    base = graph.matrix.T.tocsr() if reverse else graph.matrix.tocsr()
+    aug = _with_virtual_sources(base, sources)
+    n = graph.n
+    for start, stop in batches(sources.m, batch or default_batch(n + sources.m)):
+        d = dijkstra(aug, directed=True, indices=np.arange(n + start, n + stop), limit=limit)
+        yield start, stop, d[:, :n]
+
+
+def nearest_field(graph: CSRGraph, sources: Snap, *, reverse: bool = True,
+                  limit_s: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Time (s) between every node and its nearest source, and that source's index.
+
+    One multi-source search (``min_only``) whatever the number of sources. ``reverse``:
+    time from each node *to* the nearest source. Unreachable: ``inf`` and ``-1``.
+    """
+    limit = check_limit(limit_s)
+    base = graph.matrix.T.tocsr() if reverse else graph.matrix.tocsr()
+    aug = _with_virtual_sources(base, sources)
+    n = graph.n
+    dist, _, src = dijkstra(aug, directed=True, indices=np.arange(n, n + sources.m),
+                            min_only=True, return_predecessors=True, limit=limit)
+    field = dist[:n]
+    owner = np.where(np.isfinite(field), src[:n] - n, -1).astype(np.int64)
+    return field, owner
