@@ -46,13 +46,12 @@ def parse_minutes(value) -> tuple[float, ...]:
 
 
 def reach_polygon(graph: CSRGraph, nodes: np.ndarray, times_s: np.ndarray, dest_xy: tuple[float, float],
-                  dest_cost_s: float, minutes: float, access: dict,
+                  minutes: float, access: dict,
                   land: BaseGeometry | None = None) -> BaseGeometry:
     """The isochrone of ``minutes`` (EPSG:4549 polygon) from the reach of one destination.
 
     ``nodes``/``times_s``: node positions reaching the destination and their times (s),
-    ``dest_xy`` the destination in EPSG:4549. ``dest_cost_s`` is unused by the direct leg
-    (kept for symmetry with snapping costs).
+    ``dest_xy`` the destination in EPSG:4549.
     """
     limit = minutes * 60.0
     speed = float(access["speed_kmh"]) / 3.6
@@ -72,7 +71,7 @@ def reach_polygon(graph: CSRGraph, nodes: np.ndarray, times_s: np.ndarray, dest_
 
 
 def isochrones(graph: CSRGraph, dests: gpd.GeoDataFrame, dest_x: np.ndarray, dest_y: np.ndarray,
-               dest_cost_s: np.ndarray, reach: list, minutes, access: dict,
+               reach: list, minutes, access: dict,
                land: BaseGeometry | None = None) -> gpd.GeoDataFrame:
     """Isochrone polygons (WGS84) for every destination and time: dest_id, minutes, area_km2."""
     mins = parse_minutes(minutes)
@@ -80,8 +79,7 @@ def isochrones(graph: CSRGraph, dests: gpd.GeoDataFrame, dest_x: np.ndarray, des
     for j, (nodes, times) in enumerate(reach):
         did = str(dests["id"].iloc[j])
         for t in mins:
-            g = reach_polygon(graph, nodes, times, (dest_x[j], dest_y[j]), float(dest_cost_s[j]),
-                              t, access, land)
+            g = reach_polygon(graph, nodes, times, (dest_x[j], dest_y[j]), t, access, land)
             rows.append({"dest_id": did, "minutes": float(t), "area_km2": float(g.area) / 1e6,
                          "reached_nodes": int((times <= t * 60.0).sum())})
             geoms.append(g)

@@ -59,7 +59,7 @@ STATUS_RANK = {s: i for i, s in enumerate(STATUSES)}
 RAIL_CLASSES = tuple(settings.RAIL_SPEED_KMH)
 #: Kinds a road node may declare; station kinds are reserved for rail stations (they
 #: carry the boarding penalty when points snap to them).
-ROAD_NODE_KINDS = ("interchange", "junction", "hub", "town", "city", "toll", "port", "border")
+ROAD_NODE_KINDS = ("interchange", "junction", "endpoint", "town", "city", "toll", "border")
 
 SKETCH_WARNING = (
     "Embedded strategic network (sketch level): expressways and main rail lines only, "
@@ -253,28 +253,34 @@ def read_embedded(data_dir: str | Path | None = None) -> EmbeddedData:
 def line_lengths(data: EmbeddedData) -> list[dict]:
     """Authored (chord) length of each rail line against its official length.
 
-    The authored length is summed over the whole station list (every status), or over
-    the section named in ``length_section`` when it names two of the line's stations
-    (by id or Chinese name, separated by '-', '–', '—', '~' or '..').
+    ``length_section`` says which stretch the official figure measures. When its two
+    ends name stations of the line (by id, Chinese or English name; parenthesised
+    remarks and words like "whole line" are ignored), the authored length is summed over
+    that stretch and compared. Otherwise (the official figure covers track beyond the
+    authored stations, e.g. Beijing-Shanghai HSR's 1318 km) the line is reported with its
+    whole authored length and no difference.
     """
     st = data.stations.set_index("id")
     rows = []
-    for line in data.lines.itertuples(index=False):
-        seq = list(line.stations)
-        i, j, used = _section(seq, str(line.length_section), st)
+    for line in data.lines.to_dict("records"):
+        seq = list(line["stations"])
+        found = _section(seq, str(line["length_section"]), st)
+        i, j = found if found else (0, len(seq) - 1)
         sub = seq[i:j + 1]
         lon = st.loc[sub, "lon"].to_numpy(float)
         lat = st.loc[sub, "lat"].to_numpy(float)
         km = float(shift_metres(lon[:-1], lat[:-1], lon[1:], lat[1:]).sum()) / 1000.0
-        off = line.official_length_km
-        ratio = km / off if off and np.isfinite(off) else None
+        off = line["official_length_km"]
+        ratio = km / off if found and np.isfinite(off) else None
         rows.append({
-            "line_id": line.line_id, "line": line.name_zh, "name_en": line.name_en,
-            "status": line.status, "official_km": None if ratio is None else float(off),
-            "section": line.length_section or None, "section_used": used,
+            "line_id": line["line_id"], "line": line["name_zh"], "name_en": line["name_en"],
+            "status": line["status"],
+            "official_km": float(off) if np.isfinite(off) else None,
+            "section": line["length_section"] or None,
+            "section_used": f"{seq[i]}..{seq[j]}", "comparable": ratio is not None,
             "authored_km": round(km, 3), "ratio": None if ratio is None else round(ratio, 4),
             "difference_pct": None if ratio is None else round((ratio - 1.0) * 100.0, 2),
-            "length_source": line.length_source or None,
+            "length_source": line["length_source"] or None,
         })
     return rows
 
@@ -366,22 +372,28 @@ def _numbers(df: pd.DataFrame, cols: tuple[str, ...], path: Path, key: str) -> p
     return df
 
 
-def _section(seq: list[str], text: str, st: pd.DataFrame) -> tuple[int, int, str]:
-    """Index range of the stations named by ``length_section``; whole line otherwise."""
-    whole = (0, len(seq) - 1, f"{seq[0]}..{seq[-1]}")
-    parts = [p.strip() for p in re.split(r"\.\.|–|—|~|→|-", text) if p.strip()]
+def _section(seq: list[str], text: str, st: pd.DataFrame) -> tuple[int, int] | None:
+    """Index range of the line's stations named at both ends of ``length_section``."""
+    text = re.sub(r"\([^)]*\)|（[^）]*）", " ", text)
+    text = re.sub(r"\b(whole line|phase \d+|section|line|route kilometres)\b", " ", text,
+                  flags=re.IGNORECASE)
+    parts = [p.strip().lower() for p in re.split(r"\.\.|–|—|~|→|-", text) if p.strip()]
     if len(parts) != 2:
-        return whole
-    names = st.loc[seq, "name_zh"].tolist()
+        return None
     idx = []
-    for p in parts:
-        pos = [i for i, (s, nm) in enumerate(zip(seq, names, strict=True))
-               if p in (s, nm, nm.removesuffix("站"), nm + "站")]
+    for part in parts:
+        pos = [i for i, s in enumerate(seq) if part in _station_names(s, st.loc[s])]
         if len(pos) != 1:
-            return whole
+            return None
         idx.append(pos[0])
     i, j = sorted(idx)
-    return i, j, f"{seq[i]}..{seq[j]}"
+    return (i, j) if i < j else None
+
+
+def _station_names(sid: str, row: pd.Series) -> set[str]:
+    zh, en = str(row["name_zh"]), str(row["name_en"]).lower()
+    return {sid.lower(), zh, zh.removesuffix("站"), en, en.removesuffix(" railway station"),
+            en.removesuffix(" station")}
 
 
 # --- building -----------------------------------------------------------------------

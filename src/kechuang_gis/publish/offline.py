@@ -140,3 +140,16 @@ def remote_references(html: str) -> list[str]:
     refs = [m.group(3) for m in _REMOTE_ATTR.finditer(html)]
     refs += [m.group(1) for m in _REMOTE_CSS.finditer(html)]
     return sorted(set(refs))
+
+
+#: This package's own map runtime (search box, legends, GeoJSON helper): always inlined,
+#: it has no CDN twin.
+RUNTIME = ("kechuang-map.css", "kechuang-map.js")
+
+
+def runtime_tags() -> str:
+    """The package's own map runtime, inlined."""
+    css = asset_bytes(RUNTIME[0]).decode("utf-8")
+    js = asset_bytes(RUNTIME[1]).decode("utf-8")
+    return (f"<style>\n{_safe_inline(css, 'style')}\n</style>\n"
+            f"<script>\n{_safe_inline(js, 'script')}\n</script>")
