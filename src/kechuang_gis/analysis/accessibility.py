@@ -58,7 +58,16 @@ PRODUCTS = ("origins.parquet", "od.parquet", "isochrones.parquet", "destinations
 
 def parse_metrics(spec: str | Sequence[str]) -> dict[str, tuple[float, ...] | None]:
     """``"nearest,cumulative:30,45,60,gravity"`` -> {'nearest': None, 'cumulative': (30, 45, 60), ...}."""
-    items = [s.strip() for s in (re.split(r",(?=[A-Za-z])", spec) if isinstance(spec, str) else spec)]
+    if isinstance(spec, str):
+        # A comma starts a new metric unless what follows is a number ("cumulative:30,45").
+        items: list[str] = []
+        for tok in (t.strip() for t in spec.split(",")):
+            if items and re.fullmatch(r"[0-9.]+", tok) and ":" in items[-1]:
+                items[-1] += "," + tok
+            else:
+                items.append(tok)
+    else:
+        items = [str(s).strip() for s in spec]
     out: dict[str, tuple[float, ...] | None] = {}
     for item in filter(None, items):
         name, _, arg = item.partition(":")

@@ -13,6 +13,7 @@ function of the single-process path, so results are identical.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 from collections.abc import Callable, Iterator
 
@@ -44,7 +45,7 @@ def client_for(workers: int | None = None, scheduler: str | None = None) -> Iter
     if n < 1:
         raise InputError(f"--workers must be at least 1, got {workers!r}")
     with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs="error") as cluster, Client(cluster) as client:
+                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         yield client
 
 

@@ -87,6 +87,13 @@ DECAYS = ("power", "exp")
 MIN_TIME_MIN = 5.0
 #: Nodes of these kinds get the rail-hub weight of the default mass proxy.
 HUB_KINDS = ("hub", "station", "interchange_station")
+#: Betweenness is exact up to this many network vertices (the strategic network has a
+#: few thousand); above it, shortest paths from a seeded random sample of
+#: :data:`BETWEENNESS_SAMPLE` sources are counted and scaled by n / k, the estimator of
+#: networkx's ``betweenness_centrality(k=...)``. All-pairs betweenness on a provincial
+#: street network (10^5-10^6 vertices) would take hours.
+BETWEENNESS_EXACT_MAX = 20_000
+BETWEENNESS_SAMPLE = 2_000
 #: Radius (metres) within which a hub node's nearest network station is looked for.
 HUB_RADIUS_M = 3000.0
 #: Gazetteer kinds used as nodes by default: the issue's parks, science cities, campuses,
@@ -170,6 +177,7 @@ def node_strength(
     units: Mapping[str, Sequence[str]] | None = None,
     hub_radius_m: float = HUB_RADIUS_M,
     centrality_cutoff_s: float | None = None,
+    betweenness_sample: int | None = None,
 ) -> NodeStrengthResult:
     """Measure the strength of ``nodes`` (id, name_zh, geometry, ...) on ``network``.
 
@@ -195,6 +203,8 @@ def node_strength(
     hub_radius_m : search radius for the rail-hub weight of the proxy.
     centrality_cutoff_s : optional path-length cutoff for betweenness/closeness on very
         large networks (exact when None; with a cutoff values are estimates).
+    betweenness_sample : number of sampled betweenness sources (None: exact up to
+        :data:`BETWEENNESS_EXACT_MAX` network vertices, sampled above).
     """
     decay = _check_decay(decay)
     beta = DEFAULT_BETA[decay] if beta is None else float(beta)
@@ -229,6 +239,7 @@ def node_strength(
         raise InputError(f"node strength needs at least two nodes on the network; {len(keep)} of "
                          f"{len(nodes)} could be snapped (unsnapped: {', '.join(map(str, unsnapped[:10]))})")
     nodes = nodes.iloc[keep].reset_index(drop=True)
+    mass = mass[keep]
     x, y = np.asarray(x)[keep], np.asarray(y)[keep]
     s = snap(graph, x, y, access)
 
@@ -242,11 +253,12 @@ def node_strength(
                pairs["unreachable"], pairs["unreachable_examples"])
 
     attach = s.nodes[:, 0]
-    betw, close, cinfo = attachment_centrality(graph, attach, cutoff_s=centrality_cutoff_s)
+    betw, close, cinfo = attachment_centrality(graph, attach, cutoff_s=centrality_cutoff_s,
+                                               sample=betweenness_sample)
     measures = _measures(times, mass, decay, beta, min_time_min)
     table = _table(nodes, measures, betw, close, w, s, attach, graph, mass_info["source"])
     flows = top_flows(table, nodes["id"].to_numpy(), measures["w"], times, top_k, mass_info["source"])
-    matrix = city_matrix(table["city_adcode"].to_numpy(), measures["w"])
+    matrix = city_matrix(nodes["city_adcode"].to_numpy(), measures["w"])
 
     meta = {
         "software_version": __version__,
@@ -280,7 +292,8 @@ def node_strength(
                            statuses=statuses, weights=w, min_time_min=min_time_min,
                            betas=sensitivity_betas, mode_sets=sensitivity_modes,
                            default_times=times, default_centrality=(betw, close),
-                           centrality_cutoff_s=centrality_cutoff_s)
+                           centrality_cutoff_s=centrality_cutoff_s,
+                           betweenness_sample=betweenness_sample)
         sens["mass_source"] = mass_info["source"]
         result.sensitivity = sens
         meta["sensitivity"] = {
@@ -504,8 +517,8 @@ def _pair_counts(times_s: np.ndarray, ids: np.ndarray, min_time_min: float) -> d
     }
 
 
-def attachment_centrality(graph, attach: np.ndarray, *, cutoff_s: float | None = None
-                          ) -> tuple[np.ndarray, np.ndarray, dict]:
+def attachment_centrality(graph, attach: np.ndarray, *, cutoff_s: float | None = None,
+                          sample: int | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
     """Betweenness and closeness of CSR node positions ``attach``, by igraph, networkx-normalised.
 
     The graph is the routing CSR (directed, travel-time weights) restricted to nodes with
@@ -513,6 +526,8 @@ def attachment_centrality(graph, attach: np.ndarray, *, cutoff_s: float | None =
     divided by (n-1)(n-2) (networkx ``normalized=True`` on a DiGraph); closeness uses
     incoming distances with the Wasserman-Faust factor (networkx ``closeness_centrality``
     with ``wf_improved=True``): (r-1)/sum(d) x (r-1)/(n-1), r = nodes that reach it.
+    ``sample``: number of betweenness sources (None: exact up to
+    :data:`BETWEENNESS_EXACT_MAX` vertices, else :data:`BETWEENNESS_SAMPLE`).
     """
     import igraph as ig
 
@@ -527,7 +542,16 @@ def attachment_centrality(graph, attach: np.ndarray, *, cutoff_s: float | None =
     wts = coo.data.astype(float).tolist()
     targets = sorted(set(int(v) for v in vid[attach]))
     cutoff = None if cutoff_s is None else float(cutoff_s)
-    bc = np.asarray(g.betweenness(vertices=targets, directed=True, weights=wts, cutoff=cutoff), float)
+    if sample is None and n > BETWEENNESS_EXACT_MAX:
+        sample = BETWEENNESS_SAMPLE
+    sources = None
+    if sample is not None and sample < n:
+        sources = np.sort(np.random.default_rng(NATURAL_BREAKS_SEED).choice(n, size=int(sample), replace=False))
+        log.info("betweenness estimated from %d of %d sources", sample, n)
+    bc = np.asarray(g.betweenness(vertices=targets, directed=True, weights=wts, cutoff=cutoff,
+                                  sources=None if sources is None else sources.tolist()), float)
+    if sources is not None:
+        bc *= n / len(sources)
     cl = np.asarray(g.closeness(vertices=targets, mode="in", weights=wts, cutoff=cutoff, normalized=True), float)
     reach = np.array([len(g.subcomponent(v, mode="in")) - 1 for v in targets], dtype=float)
     cl = np.where(np.isfinite(cl), cl, 0.0) * (reach / (n - 1) if n > 1 else 0.0)
@@ -536,6 +560,7 @@ def attachment_centrality(graph, attach: np.ndarray, *, cutoff_s: float | None =
     idx = np.array([pos[int(v)] for v in vid[attach]], dtype=np.int64)
     info = {"library": f"igraph {ig.__version__}", "vertices": n, "edges": int(len(wts)),
             "directed": True, "weight": "travel_time_s", "cutoff_s": cutoff,
+            "betweenness_sources": "all" if sources is None else f"random sample of {len(sources)} (scaled n/k)",
             "normalisation": "networkx: betweenness / ((n-1)(n-2)); closeness on incoming "
                              "distances with the Wasserman-Faust factor"}
     return bc[idx], cl[idx], info
@@ -684,15 +709,14 @@ def city_matrix(city: np.ndarray, w: np.ndarray) -> pd.DataFrame:
     codes = [u[0] for u in STUDY_UNITS]
     names = [u[1] for u in STUDY_UNITS]
     pos = {c: k for k, c in enumerate(codes)}
-    m = np.zeros((len(codes), len(codes)))
+    unit = np.array([pos.get(c, -1) for c in city], dtype=np.int64)
     iu, ju = np.triu_indices(len(city), k=1)
-    for a, b, v in zip(iu, ju, w[iu, ju], strict=True):
-        ca, cb = pos.get(city[a]), pos.get(city[b])
-        if ca is None or cb is None or v == 0:
-            continue
-        m[ca, cb] += v
-        if ca != cb:
-            m[cb, ca] += v
+    ok = (unit[iu] >= 0) & (unit[ju] >= 0)
+    a, b, v = unit[iu[ok]], unit[ju[ok]], w[iu[ok], ju[ok]]
+    m = np.zeros((len(codes), len(codes)))
+    np.add.at(m, (a, b), v)
+    cross = a != b
+    np.add.at(m, (b[cross], a[cross]), v[cross])
     return pd.DataFrame(m, index=pd.Index(names, name="unit"), columns=names)
 
 
@@ -708,7 +732,8 @@ def sensitivity(network: Network, nodes: gpd.GeoDataFrame, mass: np.ndarray, def
                 mode_sets: Sequence[Sequence[str]] | None = None,
                 default_times: np.ndarray | None = None,
                 default_centrality: tuple[np.ndarray, np.ndarray] | None = None,
-                centrality_cutoff_s: float | None = None) -> pd.DataFrame:
+                centrality_cutoff_s: float | None = None,
+                betweenness_sample: int | None = None) -> pd.DataFrame:
     """Rank stability of composite and gravity ranks under other betas and mode sets.
 
     One row per (mode set, beta), the default first; Spearman correlation
@@ -756,7 +781,8 @@ def sensitivity(network: Network, nodes: gpd.GeoDataFrame, mass: np.ndarray, def
             times = pair_times_s(graph, s, access)
             # Nodes the variant cannot snap keep no interaction and zero centrality.
             attach = np.where(s.snapped, s.nodes[:, 0], np.flatnonzero(graph.active)[0])
-            betw, close, _ = attachment_centrality(graph, attach, cutoff_s=centrality_cutoff_s)
+            betw, close, _ = attachment_centrality(graph, attach, cutoff_s=centrality_cutoff_s,
+                                                   sample=betweenness_sample)
             betw, close = np.where(s.snapped, betw, 0.0), np.where(s.snapped, close, 0.0)
         beta_list = list(dict.fromkeys(([beta] if is_default_modes else []) + betas))
         for b in beta_list:

@@ -114,15 +114,17 @@ def population_at(origins: gpd.GeoDataFrame, raster_path: str | Path) -> np.ndar
             raise InputError(f"{path}: the raster has no CRS; set one (e.g. gdal_edit.py -a_srs EPSG:4326)")
         pts = gpd.GeoSeries(gpd.points_from_xy(origins["lon"], origins["lat"]), crs=WGS84).to_crs(src.crs)
         geoms = origins.geometry.to_crs(src.crs)
-        rb = shapely.box(*src.bounds)
-        ob = shapely.box(*geoms.total_bounds)
-        if not rb.intersects(ob):
+        ox0, oy0, ox1, oy1 = geoms.total_bounds
+        l, b, r, t = src.bounds
+        if ox0 > r or ox1 < l or oy0 > t or oy1 < b:
             lo, la, hi, ha = rasterio.warp.transform_bounds(src.crs, WGS84, *src.bounds)
             raise InputError(f"{path}: the population raster (lon {lo:.3f}..{hi:.3f}, lat {la:.3f}..{ha:.3f}) "
                              "does not overlap the origins")
-        window = rasterio.windows.from_bounds(*rb.intersection(ob).bounds, transform=src.transform)
-        window = window.round_offsets("floor").round_lengths("ceil").intersection(
-            rasterio.windows.Window(0, 0, src.width, src.height))
+        # The pixel window over the origins, one pixel of margin, clipped to the raster.
+        rows, cols = rasterio.transform.rowcol(src.transform, [ox0, ox1, ox0, ox1], [oy0, oy0, oy1, oy1])
+        r0, r1 = max(min(rows) - 1, 0), min(max(rows) + 2, src.height)
+        c0, c1 = max(min(cols) - 1, 0), min(max(cols) + 2, src.width)
+        window = rasterio.windows.Window(c0, r0, max(c1 - c0, 1), max(r1 - r0, 1))
         data = src.read(1, window=window, masked=True).astype(np.float64).filled(np.nan)
         wt = src.window_transform(window)
         pix_area = _pixel_area_m2(src, wt, data.shape)
@@ -167,7 +169,7 @@ def _zonal_sums(geoms: gpd.GeoSeries, data: np.ndarray, transform) -> np.ndarray
 def _pixel_area_m2(src, transform, shape) -> float:
     """Area in m2 of a pixel at the centre of the window (handles geographic rasters)."""
     r, c = shape[0] // 2, shape[1] // 2
-    x0, y0 = transform * (c, r)
-    x1, y1 = transform * (c + 1, r + 1)
+    x0, y0 = transform @ (c, r)
+    x1, y1 = transform @ (c + 1, r + 1)
     box = gpd.GeoSeries([shapely.box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))], crs=src.crs)
     return float(box.to_crs(METRIC_CRS).area.iloc[0])

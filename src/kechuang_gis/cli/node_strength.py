@@ -7,7 +7,12 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from ..analysis.node_strength import DEFAULT_KINDS, DEFAULT_WEIGHTS, MIN_TIME_MIN, SENSITIVITY_BETAS
+    from ..analysis.node_strength import (
+        DEFAULT_KINDS,
+        DEFAULT_WEIGHTS,
+        MIN_TIME_MIN,
+        SENSITIVITY_BETAS,
+    )
 
     weights = ",".join(f"{k}={v:g}" for k, v in DEFAULT_WEIGHTS.items())
     p = sub.add_parser(

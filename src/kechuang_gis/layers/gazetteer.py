@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..crs import convert_xy
+from ..crs import convert_xy, normalise_datum
 from ..errors import DataWarning, InputError
 from ..settings import GEODATA_DIR, WGS84
 from . import admin, seeds
@@ -50,6 +50,7 @@ def build_from_sources(path: Path | None = None) -> gpd.GeoDataFrame:
     if bad_status:
         raise InputError(f"{path}: unknown status {bad_status}; use {STATUSES}")
 
+    df = _hubs_from_station_table(df)
     located = (df["lon"] != "") & (df["lat"] != "") & (df["status"] != "unlocated")
     lon = pd.to_numeric(df["lon"].where(located), errors="coerce").to_numpy(dtype=float, copy=True)
     lat = pd.to_numeric(df["lat"].where(located), errors="coerce").to_numpy(dtype=float, copy=True)
@@ -57,6 +58,10 @@ def build_from_sources(path: Path | None = None) -> gpd.GeoDataFrame:
         raise InputError(f"{path}: non-numeric lon/lat for {df.loc[located & np.isnan(lon), 'id'].tolist()}")
     for datum in df.loc[located, "datum"].str.lower().unique():
         sel = (located & (df["datum"].str.lower() == datum)).to_numpy()
+        try:
+            normalise_datum(datum)
+        except InputError as exc:
+            raise InputError(f"{path}: {exc} (rows {', '.join(df.loc[sel, 'id'])})") from None
         lon[sel], lat[sel] = convert_xy(lon[sel], lat[sel], datum, "wgs84")
     geoms = [shapely.Point(x, y) if ok else None for x, y, ok in zip(lon, lat, located, strict=True)]
     gdf = gpd.GeoDataFrame(df.drop(columns=["lon", "lat", "datum"]), geometry=geoms, crs=WGS84)
@@ -87,6 +92,30 @@ def build_from_sources(path: Path | None = None) -> gpd.GeoDataFrame:
         if col not in gdf.columns:
             gdf[col] = None
     return gdf[list(COLUMNS) + ["geometry"]].sort_values("id").reset_index(drop=True)
+
+
+#: Fields a hub row takes from the station table of the embedded network.
+_STATION_FIELDS = ("lon", "lat", "datum", "precision_m", "verified", "source")
+
+
+def _hubs_from_station_table(df: pd.DataFrame, path: Path | None = None) -> pd.DataFrame:
+    """Rail hubs take their position from geodata/network/stations.csv (matched by name).
+
+    One table holds each station's coordinate and its source, so the gazetteer and the
+    network can never place the same station in two places.
+    """
+    path = path or GEODATA_DIR / "network" / "stations.csv"
+    if not path.exists():
+        return df
+    st = pd.read_csv(path, dtype=str, keep_default_na=False).drop_duplicates("name_zh").set_index("name_zh")
+    df = df.copy()
+    hubs = df.index[(df["kind"] == "hub") & df["name_zh"].isin(st.index)]
+    for i in hubs:
+        row = st.loc[df.at[i, "name_zh"]]
+        for col in _STATION_FIELDS:
+            df.at[i, col] = row[col]
+        df.at[i, "note"] = f"position from geodata/network/stations.csv ({row.name}). " + str(df.at[i, "note"] or "")
+    return df
 
 
 @lru_cache(maxsize=1)

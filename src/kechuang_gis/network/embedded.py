@@ -54,6 +54,12 @@ TRANSFER_K = 2
 #: (points join their 3 nearest nodes) already represents.
 TRANSFER_RADIUS_M = 15_000.0
 
+#: Train acceleration and service braking (m/s^2) for the start/stop loss of each rail
+#: edge: typical of Chinese EMUs (CRH380 reaches 300 km/h in about 5 min; service
+#: braking 0.5-0.7 m/s^2). The loss is v/2a + v/2b: 4.3 min at 350 km/h, 3.7 at 300.
+RAIL_ACCEL_MS2 = 0.3
+RAIL_BRAKE_MS2 = 0.5
+
 #: Ordering of statuses: an edge exists at its own status and every "later" one.
 STATUS_RANK = {s: i for i, s in enumerate(STATUSES)}
 RAIL_CLASSES = tuple(settings.RAIL_SPEED_KMH)
@@ -143,8 +149,13 @@ def build_embedded(modes: list[str] | None = None, statuses: Iterable[str] | str
         "data_files": data.sha256,
         "build_params": {
             "rail_dwell_min": settings.RAIL_DWELL_MIN,
-            "rail_dwell_rule": "half the dwell at each end of a segment that is an intermediate "
+            "rail_dwell_rule": "half the dwell at each end of an edge that is an intermediate "
                                "stop of the line (termini none)",
+            "rail_time_rule": "trapezoidal run time at the line's operating (else design, else "
+                              "class default) speed, start/stop loss once per edge; express "
+                              "edges between consecutive major stations (termini, interchanges)",
+            "rail_accel_ms2": RAIL_ACCEL_MS2,
+            "rail_brake_ms2": RAIL_BRAKE_MS2,
             "rail_default_speed_kmh": dict(settings.RAIL_SPEED_KMH),
             "road_default_speed_kmh": settings.ROAD_SPEED_KMH["motorway"],
             "transfer_k": TRANSFER_K,
@@ -398,48 +409,100 @@ def _station_names(sid: str, row: pd.Series) -> set[str]:
 
 # --- building -----------------------------------------------------------------------
 
+def rail_run_time_s(length_m: float, speed_kmh: float) -> float:
+    """Minimum start-to-stop running time over ``length_m`` with cruise ``speed_kmh``.
+
+    Trapezoidal speed profile: accelerate at :data:`RAIL_ACCEL_MS2`, cruise, brake at
+    :data:`RAIL_BRAKE_MS2`; a segment too short to reach cruise speed is run on the
+    triangular profile. Equals ``length / speed`` plus the start/stop loss
+    ``v/2a + v/2b`` (about 4 min at 300-350 km/h, 1-2 min at 100-160 km/h).
+    """
+    v = speed_kmh / 3.6
+    a, b = RAIL_ACCEL_MS2, RAIL_BRAKE_MS2
+    if length_m >= v * v / (2 * a) + v * v / (2 * b):
+        return length_m / v + v / (2 * a) + v / (2 * b)
+    peak = float(np.sqrt(2.0 * length_m * a * b / (a + b)))
+    return peak / a + peak / b
+
+
 def _rail_edges(lines: pd.DataFrame, st: pd.DataFrame, statuses: tuple[str, ...]) -> pd.DataFrame:
-    """Directed rail edges of every line, with status-aware bypasses.
+    """Directed rail edges of every line: local and express services, status-aware.
 
-    A line's edge joins consecutive stations among those open at a given status level;
-    a station not yet operating on an operating line therefore gives a direct operating
-    edge around it *and* planned edges through it, so selecting by status always leaves
-    a continuous line. Each pair keeps its earliest status.
+    *Status.* At each status level a line joins, in order, those of its stations that
+    are open at that level; a station not yet operating on an operating line therefore
+    gives a direct operating edge around it *and* later-status edges through it, so
+    selecting by status always leaves a continuous line. Each station pair keeps the
+    earliest status at which it appears.
 
-    Dwell (``settings.RAIL_DWELL_MIN``) is attributed half at each end of a segment that
-    is an intermediate stop of the line (termini none): a journey through ``n``
-    intermediate stops accrues ``n`` dwells, plus half a dwell at its first and last
-    station when these are intermediate stops. Symmetric in both directions.
+    *Services.* ``local`` edges join consecutive stations. ``express`` edges join
+    consecutive *major* stations (termini and stations served by two or more lines at
+    that level) when they skip minor ones: the fastest trains of this region run
+    non-stop between hubs, and an all-stop model doubles hub-to-hub times.
+
+    *Time* = :func:`rail_run_time_s` (cruise at the line's operating speed, else its
+    design speed, else ``settings.RAIL_SPEED_KMH[class]``; start/stop loss once per
+    edge) + dwell. Dwell (``settings.RAIL_DWELL_MIN``) is attributed half at each end
+    of an edge that is an intermediate stop of the line (termini none): a journey
+    through ``n`` intermediate stops accrues ``n`` dwells, plus half a dwell at its
+    first and last station when these are intermediate stops. Symmetric both ways.
     """
     half_dwell_s = settings.RAIL_DWELL_MIN * 60.0 / 2.0
+    rank_st = st["status"].map(STATUS_RANK)
+    served = {level: _lines_at(lines, rank_st, STATUS_RANK[level]) for level in STATUSES}
     rows = []
     for line in lines.sort_values("line_id").to_dict("records"):
-        speed = line["operating_speed_kmh"]
-        if not np.isfinite(speed):
-            speed = settings.RAIL_SPEED_KMH[line["class"]]
+        speed = _line_speed(line)
         seen: set[tuple[str, str]] = set()
         for level in STATUSES[STATUS_RANK[line["status"]]:]:
-            sub = [s for s in line["stations"]
-                   if STATUS_RANK[st.at[s, "status"]] <= STATUS_RANK[level]]
+            sub = [s for s in line["stations"] if rank_st[s] <= STATUS_RANK[level]]
             last = len(sub) - 1
-            for i in range(last):
-                a, b = sub[i], sub[i + 1]
+            chord = shift_metres(st.loc[sub[:-1], "lon"].to_numpy(), st.loc[sub[:-1], "lat"].to_numpy(),
+                                 st.loc[sub[1:], "lon"].to_numpy(), st.loc[sub[1:], "lat"].to_numpy())
+            major = [i for i, s in enumerate(sub) if i in (0, last) or served[level][s] >= 2]
+            pairs = [(i, i + 1, "local") for i in range(last)]
+            pairs += [(i, j, "express") for i, j in zip(major[:-1], major[1:], strict=True) if j > i + 1]
+            for i, j, service in pairs:
+                a, b = sub[i], sub[j]
                 if (a, b) in seen:
                     continue
                 seen.add((a, b))
                 if level not in statuses:
                     continue
-                dwell = half_dwell_s * ((0 < i) + (i + 1 < last))
-                for x, y in ((a, b), (b, a)):
-                    rows.append({"u_slug": x, "v_slug": y, "mode": "rail",
-                                 "class": line["class"], "name": line["name_zh"], "ref": None,
-                                 "line": line["name_zh"], "speed_kmh": float(speed),
-                                 "dwell_s": dwell, "status": level,
-                                 "opened": line["opened"] or None, "source_id": line["line_id"]})
+                length = float(chord[i:j].sum())
+                dwell = half_dwell_s * ((0 < i) + (j < last))
+                t = rail_run_time_s(length, speed) + dwell
+                path = sub[i:j + 1]
+                for x, y, pth in ((a, b, path), (b, a, path[::-1])):
+                    rows.append({"u_slug": x, "v_slug": y, "mode": "rail", "class": line["class"],
+                                 "name": line["name_zh"], "ref": None, "line": line["name_zh"],
+                                 "length_m": length, "speed_kmh": float(speed),
+                                 "travel_time_s": t, "dwell_s": dwell, "service": service,
+                                 "status": level, "opened": line["opened"] or None,
+                                 "source_id": line["line_id"], "path": pth})
     if not rows:
         return pd.DataFrame()
     df = pd.DataFrame(rows)
-    return _with_lengths(df, st)
+    df["oneway"] = False
+    df["source"] = "embedded"
+    return df
+
+
+def _line_speed(line: dict) -> float:
+    for col in ("operating_speed_kmh", "design_speed_kmh"):
+        if np.isfinite(line[col]):
+            return float(line[col])
+    return float(settings.RAIL_SPEED_KMH[line["class"]])
+
+
+def _lines_at(lines: pd.DataFrame, rank_st: pd.Series, level: int) -> dict[str, int]:
+    """How many lines open at status rank ``level`` serve each station open at it."""
+    count: dict[str, int] = {}
+    for seq, status in zip(lines["stations"], lines["status"], strict=True):
+        if STATUS_RANK[status] <= level:
+            for s in seq:
+                if rank_st[s] <= level:
+                    count[s] = count.get(s, 0) + 1
+    return count
 
 
 def _road_edges(routes: pd.DataFrame, rn: pd.DataFrame, statuses: tuple[str, ...]) -> pd.DataFrame:
@@ -454,8 +517,9 @@ def _road_edges(routes: pd.DataFrame, rn: pd.DataFrame, statuses: tuple[str, ...
             for x, y in ((a, b), (b, a)):
                 rows.append({"u_slug": x, "v_slug": y, "mode": "road", "class": "motorway",
                              "name": r.name_zh, "ref": r.ref or None, "line": None,
-                             "speed_kmh": float(speed), "dwell_s": 0.0, "status": r.status,
-                             "opened": r.opened or None, "source_id": r.route_id})
+                             "speed_kmh": float(speed), "dwell_s": 0.0, "service": None,
+                             "status": r.status, "opened": r.opened or None,
+                             "source_id": r.route_id, "path": [x, y]})
     if not rows:
         return pd.DataFrame()
     return _with_lengths(pd.DataFrame(rows), rn)
@@ -540,7 +604,7 @@ def _transfer_edges(nodes: pd.DataFrame, statuses: tuple[str, ...]) -> tuple[pd.
                 rows.append({"u_slug": x, "v_slug": y, "mode": "transfer", "class": "transfer",
                              "name": f"{s['name']}–{r['name']}", "ref": None, "line": None,
                              "speed_kmh": settings.ACCESS_SPEED_KMH, "dwell_s": 0.0,
-                             "status": status, "opened": None, "source_id": s["slug"],
+                             "service": None, "path": [x, y], "status": status, "opened": None, "source_id": s["slug"],
                              "length_m": length, "travel_time_s": length / speed_ms + penalty_s,
                              "oneway": False, "source": "embedded"})
     return pd.DataFrame(rows), missing
@@ -558,9 +622,10 @@ def _frames(nodes: pd.DataFrame, edges: pd.DataFrame) -> tuple[gpd.GeoDataFrame,
     e["u"] = e["u_slug"].map(ids).astype(np.int64)
     e["v"] = e["v_slug"].map(ids).astype(np.int64)
     e["key"] = e.groupby(["u", "v"]).cumcount().astype(np.int64)
-    geoms = shapely.linestrings([[xy[a], xy[b]] for a, b in zip(e["u_slug"], e["v_slug"], strict=True)])
+    geoms = [shapely.LineString([xy[p] for p in path]) for path in e["path"]]
+    e["via"] = [";".join(p[1:-1]) or None for p in e["path"]]
     cols = ["u", "v", "key", "mode", "class", "name", "ref", "line", "oneway", "length_m",
-            "speed_kmh", "travel_time_s", "status", "source", "dwell_s", "opened", "source_id",
-            "u_slug", "v_slug"]
+            "speed_kmh", "travel_time_s", "status", "source", "service", "dwell_s", "opened",
+            "source_id", "u_slug", "v_slug", "via"]
     e_gdf = gpd.GeoDataFrame(e[cols], geometry=geoms, crs=settings.WGS84)
     return n_gdf, e_gdf

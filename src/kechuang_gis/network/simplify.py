@@ -277,6 +277,17 @@ def pieces_to_edges(p: Pieces, node_ids: np.ndarray, attrs: pd.DataFrame) -> gpd
     return gpd.GeoDataFrame(table, geometry=geom, crs=WGS84)
 
 
+def group_codes(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Integer code per row for equal attribute tuples (missing values equal each other),
+    and the first row of each code."""
+    if len(table) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    codes = table.groupby(list(table.columns), dropna=False, sort=False).ngroup().to_numpy(np.int64)
+    first = np.full(codes.max() + 1, len(codes), np.int64)
+    np.minimum.at(first, codes, np.arange(len(codes)))
+    return codes, first
+
+
 GROUP_COLUMNS = ("mode", "class", "name", "ref", "line", "oneway", "speed_kmh", "status", "source")
 
 
@@ -304,10 +315,9 @@ def simplify_network(net, min_component: int = MIN_COMPONENT_NODES):
         first = ~e[loops].duplicated(subset=["u", "length_m"])
         keep[np.flatnonzero(loops)[first.to_numpy()]] = True
     sel = np.flatnonzero(keep)
-    key = e.loc[sel, cols].astype(str).agg("\x1f".join, axis=1) if len(sel) else pd.Series([], dtype=str)
-    group, uniq = pd.factorize(key)
-    attrs = e.loc[sel, cols].iloc[pd.Series(np.arange(len(sel))).groupby(group).first().to_numpy()]
-    attrs = attrs.reset_index(drop=True)
+    sub = pd.DataFrame(e.loc[sel, cols]).reset_index(drop=True)
+    group, first = group_codes(sub)
+    attrs = sub.iloc[first].reset_index(drop=True)
     mode_code = pd.factorize(e["mode"].to_numpy()[sel])[0]
     comp_keep, n_comp, n_comp_nodes = small_components(u[sel], v[sel], mode_code, min_component)
     sel, group = sel[comp_keep], group[comp_keep]

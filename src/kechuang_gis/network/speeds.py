@@ -186,3 +186,16 @@ def rail_edge_time_s(length_m: np.ndarray, speed_kmh: np.ndarray, stop_at_u: np.
     half = dwell_min * 60.0 / 2.0
     extra = half * (np.asarray(stop_at_u, bool).astype(float) + np.asarray(stop_at_v, bool).astype(float))
     return travel_time_s(length_m, speed_kmh) + extra
+
+
+def add_rail_dwell(edges, station_ids, dwell_min: float = RAIL_DWELL_MIN):
+    """Copy of ``edges`` with half a dwell added to rail edge times per station end."""
+    edges = edges.copy()
+    rail = (edges["mode"] == "rail").to_numpy()
+    if not rail.any():
+        return edges
+    stations = np.isin(edges["u"].to_numpy(), list(station_ids)), np.isin(edges["v"].to_numpy(), list(station_ids))
+    half = dwell_min * 60.0 / 2.0
+    extra = half * (stations[0].astype(float) + stations[1].astype(float))
+    edges.loc[rail, "travel_time_s"] = edges.loc[rail, "travel_time_s"].to_numpy(float) + extra[rail]
+    return edges
