@@ -159,7 +159,7 @@ def render(rows: list[dict], timeout: float) -> str:
         mem = f"{x['peak_mb'] / o['peak_mb']:.1f}×" if o["ok"] and x["ok"] else "n/a"
         size = (f"{o.get('nodes', '?'):,} / {x.get('nodes', '?') if not x['ok'] else format(x['nodes'], ',')}, "
                 f"{o.get('edges', '?'):,} / {x.get('edges', '?') if not x['ok'] else format(x['edges'], ',')}")
-        lines.append(f"| {r['n']:,} | {r['pbf_mb']:.1f} | {r['xml_mb']:.1f} | {fmt_time(o, timeout)} | "
+        lines.append(f"| {r['n']:,} | {r['pbf_mb']:.2f} | {r['xml_mb']:.1f} | {fmt_time(o, timeout)} | "
                      f"{o['peak_mb']:,.0f} | {fmt_time(x, timeout)} | "
                      f"{x['peak_mb']:,.0f}{' (at kill)' if x['timed_out'] else ''} | {speed} | {mem} | {size} |")
     big = max(rows, key=lambda r: r["n"])

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from conftest import DATA
 from pyproj import Geod
 
 from kechuang_gis import settings
@@ -24,10 +25,9 @@ from kechuang_gis.errors import InputError
 from kechuang_gis.network.embedded import build_embedded
 from kechuang_gis.network.model import STATION_KINDS, Network
 
-from .conftest import DATA, REPO
-
 MINI = DATA / "embedded_mini"
-REAL = REPO / "geodata" / "network"
+GEODATA = settings.GEODATA_DIR
+REAL = GEODATA / "network"
 GEOD = Geod(ellps="WGS84")
 
 #: Authored chord length vs official length, for lines whose official figure covers
@@ -226,8 +226,8 @@ def test_connected(net):
 def test_stations_in_their_counties(net_all):
     """Stations with a study-area county lie in that county's polygon; the others lie in
     no study county (and, where the prefecture is a context polygon, inside it)."""
-    counties = gpd.read_file(REPO / "geodata" / "admin_county.geojson").set_index("adcode")
-    context = gpd.read_file(REPO / "geodata" / "admin_context.geojson").set_index("adcode")
+    counties = gpd.read_file(GEODATA / "admin_county.geojson").set_index("adcode")
+    context = gpd.read_file(GEODATA / "admin_context.geojson").set_index("adcode")
     study_city = {code for code, _, _ in settings.STUDY_UNITS}
     st = net_all.nodes[net_all.nodes["kind"].isin(STATION_KINDS)]
     assert len(st) > 40

@@ -87,13 +87,13 @@ DECAYS = ("power", "exp")
 MIN_TIME_MIN = 5.0
 #: Nodes of these kinds get the rail-hub weight of the default mass proxy.
 HUB_KINDS = ("hub", "station", "interchange_station")
-#: Betweenness is exact up to this many network vertices (the strategic network has a
-#: few thousand); above it, shortest paths from a seeded random sample of
+#: Betweenness is exact up to this many network vertices (the embedded strategic network
+#: has far fewer); above it, shortest paths from a seeded random sample of
 #: :data:`BETWEENNESS_SAMPLE` sources are counted and scaled by n / k, the estimator of
 #: networkx's ``betweenness_centrality(k=...)``. All-pairs betweenness on a provincial
 #: street network (10^5-10^6 vertices) would take hours.
-BETWEENNESS_EXACT_MAX = 20_000
-BETWEENNESS_SAMPLE = 2_000
+BETWEENNESS_EXACT_MAX = 5_000
+BETWEENNESS_SAMPLE = 500
 #: Radius (metres) within which a hub node's nearest network station is looked for.
 HUB_RADIUS_M = 3000.0
 #: Gazetteer kinds used as nodes by default: the issue's parks, science cities, campuses,

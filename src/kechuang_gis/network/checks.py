@@ -129,9 +129,12 @@ def county_table(net: Network, geodata_dir: str | Path | None = None) -> pd.Data
     return pd.DataFrame(rows)
 
 
-def county_problems(net: Network, geodata_dir: str | Path | None = None) -> list[str]:
-    """Nodes outside their declared county (or city), and unknown study-area adcodes."""
+def county_problems(net: Network, geodata_dir: str | Path | None = None,
+                    stations_only: bool = True) -> list[str]:
+    """Stations (or all nodes) outside their declared county (or city), and unknown adcodes."""
     t = county_table(net, geodata_dir)
+    if stations_only:
+        t = t[t["kind"].isin(STATION_KINDS)]
     problems = []
     for r in t.itertuples(index=False):
         what = "station" if r.kind in STATION_KINDS else "road node"

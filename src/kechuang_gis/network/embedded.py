@@ -330,10 +330,13 @@ def _points(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     if off.any():
         raise InputError(f"{path}: lon/lat outside China for {df.loc[off, 'id'].tolist()[:10]} "
                          "(swapped columns?)")
-    try:
-        df["datum"] = [normalise_datum(x or "wgs84") for x in df["datum"]]
-    except InputError as exc:
-        raise InputError(f"{path}: {exc}") from exc
+    datums = []
+    for sid, text in zip(df["id"], df["datum"], strict=True):
+        try:
+            datums.append(normalise_datum(text or "wgs84"))
+        except InputError as exc:
+            raise InputError(f"{path}: row {sid}: {exc}") from exc
+    df["datum"] = datums
     for datum, idx in df.groupby("datum").groups.items():
         lon, lat = convert_xy(df.loc[idx, "lon"], df.loc[idx, "lat"], datum, "wgs84")
         df.loc[idx, "lon"], df.loc[idx, "lat"] = lon, lat
@@ -572,41 +575,49 @@ def _nodes(edges: pd.DataFrame, data: EmbeddedData, statuses: tuple[str, ...]) -
 def _transfer_edges(nodes: pd.DataFrame, statuses: tuple[str, ...]) -> tuple[pd.DataFrame, list[str]]:
     """Station <-> nearest road nodes: detoured distance at access speed + transfer penalty.
 
-    The penalty is paid in both directions (joining rail and leaving it), as the
-    routing kernel does when a point snaps to a station at either end of a trip.
+    Nearest nodes are chosen per status level among the stations and road nodes open at
+    that level, so the operating part of a full build equals the operating build (a
+    planned interchange never displaces an operating one). The penalty is paid in both
+    directions (joining rail and leaving it), as the routing kernel does when a point
+    snaps to a station at either end of a trip. Returns the edges and the stations
+    without a road node in reach at their own status.
     """
-    st = nodes[nodes["mode"] == "rail"].reset_index(drop=True)
-    rn = nodes[nodes["mode"] == "road"].reset_index(drop=True)
-    if st.empty or rn.empty:
-        return pd.DataFrame(), st["slug"].tolist()
-    sx, sy = lonlat_to_metric(st["lon"].to_numpy(), st["lat"].to_numpy())
-    rx, ry = lonlat_to_metric(rn["lon"].to_numpy(), rn["lat"].to_numpy())
-    k = min(TRANSFER_K, len(rn))
-    dist, idx = cKDTree(np.column_stack([rx, ry])).query(
-        np.column_stack([sx, sy]), k=k, distance_upper_bound=TRANSFER_RADIUS_M)
-    dist, idx = dist.reshape(len(st), k), idx.reshape(len(st), k)
     speed_ms = settings.ACCESS_SPEED_KMH / 3.6
     penalty_s = settings.TRANSFER_PENALTY_MIN * 60.0
-    rows, missing = [], []
-    for i, s in st.iterrows():
-        found = np.isfinite(dist[i])
-        if not found.any():
-            missing.append(s["slug"])
+    rank = nodes["status"].map(STATUS_RANK)
+    rows, seen, linked = [], set(), set()
+    for level in STATUSES:
+        open_ = rank <= STATUS_RANK[level]
+        st = nodes[open_ & (nodes["mode"] == "rail")].reset_index(drop=True)
+        rn = nodes[open_ & (nodes["mode"] == "road")].reset_index(drop=True)
+        if st.empty or rn.empty:
             continue
-        for j in idx[i][found]:
-            r = rn.iloc[int(j)]
-            status = STATUSES[max(STATUS_RANK[s["status"]], STATUS_RANK[r["status"]])]
-            if status not in statuses:
-                continue
-            chord = float(shift_metres(s["lon"], s["lat"], r["lon"], r["lat"]))
-            length = chord * settings.ACCESS_DETOUR_FACTOR
-            for x, y in ((s["slug"], r["slug"]), (r["slug"], s["slug"])):
-                rows.append({"u_slug": x, "v_slug": y, "mode": "transfer", "class": "transfer",
-                             "name": f"{s['name']}–{r['name']}", "ref": None, "line": None,
-                             "speed_kmh": settings.ACCESS_SPEED_KMH, "dwell_s": 0.0,
-                             "service": None, "path": [x, y], "status": status, "opened": None, "source_id": s["slug"],
-                             "length_m": length, "travel_time_s": length / speed_ms + penalty_s,
-                             "oneway": False, "source": "embedded"})
+        sx, sy = lonlat_to_metric(st["lon"].to_numpy(), st["lat"].to_numpy())
+        rx, ry = lonlat_to_metric(rn["lon"].to_numpy(), rn["lat"].to_numpy())
+        k = min(TRANSFER_K, len(rn))
+        dist, idx = cKDTree(np.column_stack([rx, ry])).query(
+            np.column_stack([sx, sy]), k=k, distance_upper_bound=TRANSFER_RADIUS_M)
+        dist, idx = dist.reshape(len(st), k), idx.reshape(len(st), k)
+        for i, s in st.iterrows():
+            for j in idx[i][np.isfinite(dist[i])]:
+                r = rn.iloc[int(j)]
+                if (s["slug"], r["slug"]) in seen:
+                    continue
+                seen.add((s["slug"], r["slug"]))
+                if level not in statuses:
+                    continue
+                linked.add(s["slug"])
+                length = float(shift_metres(s["lon"], s["lat"], r["lon"], r["lat"])) \
+                    * settings.ACCESS_DETOUR_FACTOR
+                for x, y in ((s["slug"], r["slug"]), (r["slug"], s["slug"])):
+                    rows.append({"u_slug": x, "v_slug": y, "mode": "transfer", "class": "transfer",
+                                 "name": f"{s['name']}–{r['name']}", "ref": None, "line": None,
+                                 "speed_kmh": settings.ACCESS_SPEED_KMH, "dwell_s": 0.0,
+                                 "service": None, "path": [x, y], "status": level,
+                                 "opened": None, "source_id": s["slug"], "length_m": length,
+                                 "travel_time_s": length / speed_ms + penalty_s,
+                                 "oneway": False, "source": "embedded"})
+    missing = sorted(set(nodes.loc[nodes["mode"] == "rail", "slug"]) - linked)
     return pd.DataFrame(rows), missing
 
 

@@ -267,7 +267,14 @@ def download_overpass(area, roads: str = "regional", modes: Iterable[str] = ("ro
         filters.append('["railway"="rail"]')
     cache = Path(cache_dir) if cache_dir else CACHE_DIR / "overpass"
     cache.mkdir(parents=True, exist_ok=True)
-    with _osmnx_settings(use_cache=True, cache_folder=str(cache)) as ox:
+    import osmnx as ox
+
+    # osmnx checks its cache first, then asks the server's status endpoint how long to
+    # wait and sleeps 60 s when that fails. Offline, skip the wait: cached answers are
+    # still served and uncached ones fail at once with a clear error.
+    online = _reachable(ox.settings.overpass_url)
+    with _osmnx_settings(use_cache=True, cache_folder=str(cache),
+                         overpass_rate_limit=online and ox.settings.overpass_rate_limit) as ox:
         try:
             G = ox.graph_from_polygon(area, custom_filter=filters, simplify=False, retain_all=True)
             stations = pd.DataFrame(columns=["lon", "lat", "name"])
@@ -279,6 +286,19 @@ def download_overpass(area, roads: str = "regional", modes: Iterable[str] = ("ro
         except ox._errors.InsufficientResponseError as exc:
             raise NetworkError(f"Overpass returned no roads or rail for the area ({exc})") from exc
     return G, stations
+
+
+def _reachable(url: str, timeout: float = 5.0) -> bool:
+    """Whether the host of ``url`` accepts a TCP connection (DNS + connect, no request)."""
+    import socket
+    from urllib.parse import urlparse
+
+    u = urlparse(url)
+    try:
+        with socket.create_connection((u.hostname, u.port or (443 if u.scheme == "https" else 80)), timeout):
+            return True
+    except OSError:
+        return False
 
 
 def _overpass_stations(ox, area) -> pd.DataFrame:

@@ -12,6 +12,7 @@ Online maps reference the same versions on a CDN, so both kinds behave the same.
 from __future__ import annotations
 
 import base64
+import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -115,11 +116,23 @@ def resource_tags(groups: tuple[str, ...], offline: bool) -> str:
                 else:
                     out.append(f"<script>/* {a.package} {a.version} */\n"
                                f"{_safe_inline(text, 'script')}\n</script>")
+                if a.file == "leaflet.js":
+                    out.append(_default_icon_script())
             elif a.kind == "css":
                 out.append(f'<link rel="stylesheet" href="{a.cdn}"/>')
             else:
                 out.append(f'<script src="{a.cdn}"></script>')
     return "\n".join(out)
+
+
+def _default_icon_script() -> str:
+    # Leaflet finds its default marker images from a CSS url(); with a data: URI that
+    # detection yields a relative file name the browser then requests. Plugins (the
+    # measure tool) use default markers, so point them at data URIs explicitly.
+    icons = {"iconUrl": data_uri("marker-icon.png"), "iconRetinaUrl": data_uri("marker-icon-2x.png"),
+             "shadowUrl": data_uri("marker-shadow.png")}
+    return ("<script>L.Icon.Default.imagePath = '';"
+            f"L.Icon.Default.mergeOptions({json.dumps(icons)});</script>")
 
 
 # A request-making reference: src/href attributes of elements that load something, CSS

@@ -141,6 +141,23 @@ class _Label:
 
 # --- the page builder -------------------------------------------------------------------
 
+def _canvas_class():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    class QuietCanvas(FigureCanvasAgg):
+        """Agg canvas that ignores draw_idle: geopandas asks for a redraw after every
+        layer, which on a non-interactive canvas would render the whole page each time."""
+
+        def draw_idle(self, *args, **kwargs):
+            pass
+
+    return QuietCanvas
+
+
+def _QuietCanvas(fig):
+    return _canvas_class()(fig)
+
+
 class MapPage:
     """A report page: map frame, side panel (inset + legends), title and footer.
 
@@ -152,7 +169,6 @@ class MapPage:
                  lang: str = "zh", size=DEFAULT_SIZE, dpi: float = DEFAULT_DPI,
                  extent: tuple[float, float, float, float] | None = None,
                  sources: Iterable[str] = ()):
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
         self.lang = S.check_lang(lang)
@@ -171,7 +187,7 @@ class MapPage:
         with _rc_context(self._rc):
             self.fig = Figure(figsize=(self.w_mm / 25.4, self.h_mm / 25.4), dpi=self.dpi,
                               facecolor="white")
-            FigureCanvasAgg(self.fig)  # text extents for legend stacking and label placement
+            _QuietCanvas(self.fig)  # text extents for legend stacking and label placement
             self._layout()
         self.extent = self._fit_extent(extent or self._default_extent())
         self._simplify_m = self._metres_per_pixel() * 0.5

@@ -656,12 +656,6 @@ def _precision_text(p: object, verified: object, lang: str) -> str:
     return txt
 
 
-def _finish_map(wm: WebMap, out: str | os.PathLike | None) -> WebMap:
-    if out is not None:
-        wm.save(out)
-    return wm
-
-
 # --- the named maps -------------------------------------------------------------------
 def overview(places: gpd.GeoDataFrame, structures: gpd.GeoDataFrame | None = None, *,
              background: Background | None = None, digests: Sequence[dict] | None = None,

