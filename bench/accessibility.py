@@ -25,8 +25,8 @@ reachability mismatches.
 from __future__ import annotations
 
 import argparse
-import math
 import json
+import math
 import os
 import platform
 import resource
@@ -180,7 +180,7 @@ def run_pandana(task, net, u, v, w, dests, origins, sample, budget):
     if task == "nearest":
         pn.set_pois("dest", big, 1, pd.Series(net.x[dests]), pd.Series(net.y[dests]))
         res = pn.nearest_pois(big, "dest", num_pois=1)
-        out = res[1].to_numpy(float)
+        out = np.array(res[1].to_numpy(float))
         out[out >= big] = np.inf
     else:
         pick = sample if task == "fields" else origins
@@ -242,7 +242,9 @@ def run_sub(cmd: list[str], timeout: float) -> dict | None:
         return {"timeout": True}
     if p.returncode != 0:
         return {"error": (p.stderr.strip().splitlines() or ["?"])[-1][:300]}
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    # Peers print their own chatter (pandana): the result is the last JSON line.
+    lines = [ln for ln in p.stdout.strip().splitlines() if ln.startswith("{")]
+    return json.loads(lines[-1]) if lines else {"error": "no result printed"}
 
 
 def bench(sizes, engines, n_dest, n_orig, timeout, budget, dask_size):

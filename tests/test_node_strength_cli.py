@@ -192,3 +192,23 @@ def test_cli_gazetteer_nodes(tmp_path):
     assert run("--network", d, "--city", "330400", "--sensitivity-betas", "none", "--out", out2) == 0
     t2 = pd.read_csv(out2 / "node_strength.csv", dtype={"city_adcode": str})
     assert (t2["city_adcode"] == "330400").all() and len(t2) >= 2
+
+
+def test_cli_embedded_network(tmp_path):
+    """`--network embedded` ranks the gazetteer's parks and hubs with every measure."""
+    out = tmp_path / "out"
+    assert run("--network", "embedded", "--sensitivity-betas", "0.5,1,2", "--out", out) == 0
+    t = pd.read_csv(out / "node_strength.csv", dtype={"id": str, "city_adcode": str})
+    assert len(t) > 20 and t["id"].is_unique
+    measures = ["mass", "gravity_strength", "gravity_strength_index", "access_strength",
+                "betweenness", "closeness", "composite_index", "rank"]
+    assert t[measures].notna().all().all()
+    assert set(t["tier"]) == {"core", "sub-core", "general"}
+    assert t["gravity_strength_index"].max() == pytest.approx(100.0)
+    assert (t.loc[t["kind"] == "hub", "proxy_rail_lines"] > 0).any()
+    assert t["mass_source"].str.startswith("proxy:").all()
+    sens = pd.read_csv(out / "sensitivity.csv")
+    assert set(sens["modes"]) == {"road", "road+rail"}
+    assert sens.loc[sens["is_default"], "spearman_composite"].iloc[0] == pytest.approx(1.0)
+    meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
+    assert meta["network"]["source"] == "embedded" and meta["parameters"]["modes"] == ["road", "rail"]

@@ -27,7 +27,7 @@ def pages():
 
 # --- structure ------------------------------------------------------------------------
 def test_every_kind_has_the_controls_and_expected_layers(pages):
-    for kind, (wm, expected, page) in pages.items():
+    for kind, (_wm, expected, page) in pages.items():
         layers = C.geo_layers(page)
         got = {k: len(v["features"]) for k, v in layers.items()}
         assert got == {_html.escape(k): n for k, n in expected.items()}, kind
@@ -246,3 +246,25 @@ def test_cli_bad_popup_column_leaves_no_file(tmp_path, capsys):
     assert main(["map", "layer", str(csv), "--out", str(out), "--popup-cols", "nope"]) == 2
     assert "nope" in capsys.readouterr().err
     assert not out.exists() and not list(tmp_path.glob(".x.html*"))
+
+
+def test_raster_overlay_is_placed_at_the_tif_bounds(tmp_path):
+    import rasterio
+    from pyproj import Transformer
+    from rasterio.transform import from_origin
+
+    a = np.arange(2500, dtype="float32").reshape(50, 50)
+    a[0, 0] = -9999
+    tif = tmp_path / "s.tif"
+    with rasterio.open(tif, "w", driver="GTiff", height=50, width=50, count=1, dtype="float32",
+                       crs="EPSG:4549", transform=from_origin(500000, 3470000, 1000, 1000),
+                       nodata=-9999) as dst:
+        dst.write(a, 1)
+    classes = style.classify(a[a >= 0], "Quantiles", 5)
+    uri, (w, s, e, n) = W.raster_png(tif, classes)
+    assert uri.startswith("data:image/png;base64,")
+    # corners of the 50 km square, by pyproj directly (EPSG:4549 -> WGS84)
+    t = Transformer.from_crs(4549, 4326, always_xy=True)
+    xs, ys = t.transform([500000, 550000, 500000, 550000], [3420000, 3420000, 3470000, 3470000])
+    assert w == pytest.approx(min(xs), abs=0.01) and e == pytest.approx(max(xs), abs=0.01)
+    assert s == pytest.approx(min(ys), abs=0.01) and n == pytest.approx(max(ys), abs=0.01)

@@ -93,7 +93,7 @@ def _no_alert(drv) -> bool:
     from selenium.common.exceptions import NoAlertPresentException
 
     try:
-        drv.switch_to.alert
+        _ = drv.switch_to.alert
     except NoAlertPresentException:
         return True
     return False
@@ -216,3 +216,26 @@ def test_measure_tool_and_layer_toggle_work(driver, map_files):
     driver.find_element("css selector", ".js-start").click()
     assert driver.find_elements("css selector", ".leaflet-control-measure-interaction")
     assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def test_region_overview_from_committed_layers(driver, tmp_path):
+    """The full-region map (committed boundaries, lakes, gazetteer) loads cleanly offline."""
+    from kechuang_gis.layers import gazetteer, seeds
+    from kechuang_gis.publish import webmap as W
+
+    gaz = gazetteer.load_gazetteer()
+    located = int((gaz.geometry.notna() & (gaz["status"] != "unlocated")).sum())
+    wm = W.overview(gaz, None, background=W.Background.load(), digests=seeds.load_digests(),
+                    basemap="none", offline=True)
+    path = tmp_path / "region.html"
+    wm.save(path)
+    driver.get_log("performance")
+    driver.get_log("browser")
+    driver.get(path.as_uri())
+    layers = dict(driver.execute_script("return KG.layers.map(function (e) { return [e.name, e.n]; })"))
+    assert layers["园区与院所"] == located
+    n_popups, _ = driver.execute_script(_POPUPS_EXPECTED)
+    res = driver.execute_script(_OPEN_ALL)
+    assert res["opened"] == n_popups >= located
+    assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
+    assert _non_local_requests(driver) == []

@@ -12,7 +12,7 @@ import re
 import geopandas as gpd
 import numpy as np
 import shapely
-from shapely.geometry import LineString, Point, Polygon, box
+from shapely.geometry import LineString, Point, box
 
 from kechuang_gis.publish import webmap as W
 

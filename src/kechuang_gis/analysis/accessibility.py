@@ -34,7 +34,8 @@ from ..errors import InputError, NetworkError, warn_count
 from ..io import atomic_dir, write_csv, write_geoparquet, write_json
 from ..network.model import Network
 from . import kernels
-from .isochrones import DEFAULT_MINUTES, isochrones as build_isochrones, parse_minutes
+from .isochrones import DEFAULT_MINUTES, parse_minutes
+from .isochrones import isochrones as build_isochrones
 from .origins import load_destinations, load_origins, study_land, warn_outside
 from .routing import Snap, nearest, snap
 

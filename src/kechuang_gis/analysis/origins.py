@@ -25,7 +25,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from ..crs import metric_to_lonlat
-from ..errors import DataWarning, InputError, warn_count
+from ..errors import InputError, warn_count
 from ..io import read_points
 from ..settings import METRIC_CRS, WGS84
 
@@ -322,5 +322,4 @@ def warn_outside(points: gpd.GeoDataFrame, what: str, area=None) -> int:
 __all__ = [
     "PARK_KINDS", "HUB_KINDS", "study_land", "grid_origins", "hex_origins", "county_origins",
     "gazetteer_points", "file_points", "load_origins", "load_destinations", "warn_outside",
-    "DataWarning",
 ]

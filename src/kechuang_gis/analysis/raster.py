@@ -115,8 +115,8 @@ def population_at(origins: gpd.GeoDataFrame, raster_path: str | Path) -> np.ndar
         pts = gpd.GeoSeries(gpd.points_from_xy(origins["lon"], origins["lat"]), crs=WGS84).to_crs(src.crs)
         geoms = origins.geometry.to_crs(src.crs)
         ox0, oy0, ox1, oy1 = geoms.total_bounds
-        l, b, r, t = src.bounds
-        if ox0 > r or ox1 < l or oy0 > t or oy1 < b:
+        left, bottom, right, top = src.bounds
+        if ox0 > right or ox1 < left or oy0 > top or oy1 < bottom:
             lo, la, hi, ha = rasterio.warp.transform_bounds(src.crs, WGS84, *src.bounds)
             raise InputError(f"{path}: the population raster (lon {lo:.3f}..{hi:.3f}, lat {la:.3f}..{ha:.3f}) "
                              "does not overlap the origins")

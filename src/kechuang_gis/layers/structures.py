@@ -40,6 +40,9 @@ class StructureParams:
     #: A Suzhou county is "lakeside" when its polygon comes this close to the Taihu polygon
     #: (the lake polygon is ~500 m precise, so a small tolerance is needed).
     lakeside_tolerance_m: float = 1_000.0
+    #: Precision of the lake outline (Natural Earth 1:10m): parts of the core thinner
+    #: than this are artefacts of two sources disagreeing, not land.
+    lake_precision_m: float = 500.0
     wusong_half_width_m: float = 3_000.0
     yatai_half_width_m: float = 2_000.0
 
@@ -80,6 +83,11 @@ def build_structures(params: StructureParams | None = None) -> gpd.GeoDataFrame:
         raise InputError("no Suzhou county touches the Taihu polygon; check geodata/lakes.geojson")
     lakeside_union = shapely.union_all(np.asarray(lakeside.geometry.values))
     core = taihu_m.buffer(p.core_distance_m).intersection(lakeside_union).difference(lakes_m)
+    # AMap's lakeside counties include Taihu's water up to the far shore, and the Natural
+    # Earth lake outline (~500 m precise) does not follow their edges exactly: the slivers
+    # between the two are not land. An opening at the lake outline's precision removes
+    # every part thinner than that precision and keeps the real shore band.
+    core = core.buffer(-p.lake_precision_m).buffer(p.lake_precision_m).intersection(lakeside_union)
     rows.append(_row("taihu_circle_core", "环太湖科创圈（苏州环湖核心）", "Taihu innovation circle (Suzhou lakeside core)",
                      core, _members(gaz, core),
                      f"land within {p.core_distance_m:.0f} m of the Taihu shore in the Suzhou lakeside "

@@ -256,25 +256,52 @@ def pieces_to_edges(p: Pieces, node_ids: np.ndarray, attrs: pd.DataFrame) -> gpd
     """Directed edge rows: one per one-way piece, two (both directions) per two-way piece.
 
     ``node_ids`` maps dense node indices to ids; ``attrs`` is indexed by group code and
-    holds the edge columns shared by a group (mode, class, name, ...).
+    holds the edge columns shared by a group (mode, class, name, ...). Geometries of
+    both directions are made in one vectorised call (reversed rows by index arithmetic).
     """
     n = len(p)
-    counts = np.diff(p.ptr)
-    geoms = shapely.linestrings(np.column_stack([p.lon, p.lat]), indices=np.repeat(np.arange(n), counts))
     two = np.flatnonzero(~p.oneway)
-    u = np.concatenate([node_ids[p.start], node_ids[p.end[two]]])
-    v = np.concatenate([node_ids[p.end], node_ids[p.start[two]]])
     idx = np.concatenate([np.arange(n), two])
-    geom = np.concatenate([geoms, shapely.reverse(geoms[two])])
-    table = attrs.loc[p.group[idx]].reset_index(drop=True)
-    table.insert(0, "u", u)
-    table.insert(1, "v", v)
-    table["oneway"] = p.oneway[idx]
-    table["length_m"] = p.length_m[idx]
-    table["travel_time_s"] = np.maximum(p.time_s[idx], 0.01)
-    # Parallel edges between the same pair get distinct keys, as in a MultiDiGraph.
-    table["key"] = table.groupby(["u", "v"]).cumcount().to_numpy()
-    return gpd.GeoDataFrame(table, geometry=geom, crs=WGS84)
+    cnt = np.diff(p.ptr)[idx]
+    first = p.ptr[idx]
+    pos = ranges(first, cnt)
+    rev_rows = np.arange(n, len(idx))
+    if len(rev_rows):
+        # Reversed rows occupy the tail of ``pos``: mirror each range in place.
+        tail = int(cnt[:n].sum())
+        c, f = cnt[n:], first[n:]
+        off = pos[tail:] - np.repeat(f, c)
+        pos[tail:] = np.repeat(f + c - 1, c) - off
+    offsets = np.concatenate([[0], np.cumsum(cnt)])
+    geom = shapely.from_ragged_array(shapely.GeometryType.LINESTRING,
+                                     np.column_stack([p.lon[pos], p.lat[pos]]), (offsets,))
+    a = np.concatenate([p.start, p.end[two]])
+    b = np.concatenate([p.end, p.start[two]])
+    grp = p.group[idx]
+    cols: dict[str, object] = {"u": node_ids[a], "v": node_ids[b], "key": parallel_keys(a, b)}
+    for col in attrs.columns:
+        values = attrs[col].to_numpy()
+        # object dtype: pandas would otherwise convert millions of repeated strings.
+        cols[col] = pd.Series(values[grp], dtype=object if values.dtype == object else values.dtype)
+    cols["oneway"] = p.oneway[idx]
+    cols["length_m"] = p.length_m[idx]
+    cols["travel_time_s"] = np.maximum(p.time_s[idx], 0.01)
+    return gpd.GeoDataFrame(cols, geometry=geom, crs=WGS84)
+
+
+def parallel_keys(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """MultiDiGraph keys: 0, 1, ... over rows with the same (a, b) pair, in row order."""
+    if len(a) == 0:
+        return np.zeros(0, np.int64)
+    pair = np.asarray(a, np.int64) * (int(max(a.max(), b.max())) + 1) + np.asarray(b, np.int64)
+    order = np.argsort(pair, kind="stable")
+    sp_ = pair[order]
+    new = np.ones(len(sp_), bool)
+    new[1:] = sp_[1:] != sp_[:-1]
+    run_start = np.maximum.accumulate(np.where(new, np.arange(len(sp_)), 0))
+    keys = np.empty(len(a), np.int64)
+    keys[order] = np.arange(len(sp_)) - run_start
+    return keys
 
 
 def group_codes(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

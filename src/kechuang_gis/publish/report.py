@@ -65,7 +65,10 @@ def publish_all(*, layers: dict, network, accessibility, node_strength, scenario
     common = {"lang": lang, "basemap": basemap, "offline": offline, "background": bg_web}
     acc_dir = Path(out_dir) / "accessibility"
     measure = "nearest_time_min"
-    iso = accessibility.isochrones
+    # One ring per park and threshold buries a regional map; the union per threshold
+    # ("within T of some park") is what a planner reads. Per-park polygons stay in
+    # outputs/accessibility/isochrones.parquet.
+    iso = dissolve_isochrones(accessibility.isochrones)
     built: dict[str, dict] = {}
 
     def web(key: str, make) -> None:
@@ -101,6 +104,15 @@ def publish_all(*, layers: dict, network, accessibility, node_strength, scenario
     write_text(gallery_html(built, lang), maps_dir / "index.html")
     write_text(summary_markdown(accessibility, node_strength, scenario_dir, built), Path(out_dir) / "summary.md")
     return built
+
+
+def dissolve_isochrones(iso: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+    """Union of the isochrones of all destinations, one shape per threshold (minutes)."""
+    if iso is None or iso.empty:
+        return iso
+    merged = iso[["minutes", "geometry"]].dissolve(by="minutes", as_index=False)
+    merged["dest_id"] = "all"
+    return merged.sort_values("minutes", ascending=False).reset_index(drop=True)
 
 
 def _scenario_maps(scenario_dir: Path, bg_static, common: dict, maps_dir: Path, lang: str, dpi: int,

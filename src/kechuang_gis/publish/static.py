@@ -123,6 +123,7 @@ class _Block:
     handles: list
     labels: list[str]
     ncol: int = 1
+    plain: bool = False  # text rows without symbols (a ranked list)
 
 
 @dataclass
@@ -140,6 +141,39 @@ class _Label:
 
 
 # --- the page builder -------------------------------------------------------------------
+
+def _rc_params() -> dict:
+    rc = {"svg.hashsalt": SVG_HASHSALT, "path.simplify": True, "axes.linewidth": 0.8,
+          "font.size": 8.0, "legend.title_fontsize": 8.0, "hatch.linewidth": 0.5}
+    try:
+        rc.update(fonts.rc_params())
+    except MissingDependencyError as exc:
+        # Latin-only maps (lang=en on Latin data) can still be drawn; _ensure_glyphs
+        # raises this error if any text turns out to need Chinese glyphs.
+        rc.update({"font.family": [fonts.LATIN_FALLBACK], "axes.unicode_minus": False})
+        rc["_missing_font"] = str(exc)
+    return rc
+
+
+def _styled(func):
+    """Run ``func`` under the page's rcParams: text objects take their font when created."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with _rc_context(_rc_params()):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def _rc_context(rc: dict):
+    """matplotlib.rc_context without our private keys."""
+    import matplotlib
+
+    return matplotlib.rc_context({k: v for k, v in rc.items() if not k.startswith("_")})
+
+
 
 def _canvas_class():
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -183,8 +217,7 @@ class MapPage:
         self.blocks: list[_Block] = []
         self.labels: list[_Label] = []
         self.notes: list[str] = []
-        self._rc = _rc_params()
-        with _rc_context(self._rc):
+        with _rc_context(_rc_params()):
             self.fig = Figure(figsize=(self.w_mm / 25.4, self.h_mm / 25.4), dpi=self.dpi,
                               facecolor="white")
             _QuietCanvas(self.fig)  # text extents for legend stacking and label placement
@@ -269,6 +302,7 @@ class MapPage:
         return [x / self.w_mm, y / self.h_mm, w / self.w_mm, h / self.h_mm]
 
     # -- background --------------------------------------------------------------------
+    @_styled
     def draw_background(self, *, counties: bool = True, city_labels: bool = True,
                         lake_labels: bool = True, city_fill: str | None = None) -> None:
         """Land, neighbouring cities, study-area units and counties, lakes, rivers."""
@@ -290,9 +324,10 @@ class MapPage:
             linewidth=S.BACKGROUND["study_area"].width * 0.75 * k, zorder=4)
         if bg.rivers is not None and len(bg.rivers):
             riv = self.project(bg.rivers, simplify=True)
-            riv.plot(ax=ax, zorder=5, **_scaled(S.RIVER_STYLE.mpl(), k))
+            riv.plot(ax=ax, zorder=8.5, **_scaled(S.RIVER_STYLE.mpl(), k))
         if bg.lakes is not None and len(bg.lakes):
-            self._poly(bg.lakes, S.BACKGROUND["lakes"], clip=clip, z=5)
+            # above choropleths and structures (z 6-7), below lines and symbols (z >= 10)
+            self._poly(bg.lakes, S.BACKGROUND["lakes"], clip=clip, z=8)
         if city_labels:
             self._city_labels(city)
         if lake_labels and bg.lakes is not None:
@@ -370,12 +405,13 @@ class MapPage:
         self.notes.append(text)
 
     # -- furniture -----------------------------------------------------------------------
+    @_styled
     def _finish(self) -> None:
+        self._draw_title()
+        self._draw_inset()
         for a in (self.ax, self.inset):  # geopandas labels axes with the CRS axis names
             a.set_xlabel("")
             a.set_ylabel("")
-        self._draw_title()
-        self._draw_inset()
         self._draw_scalebar()
         self._draw_north()
         self._draw_legends()
@@ -458,7 +494,10 @@ class MapPage:
             ax.add_patch(Rectangle((bx + i * seg, by), seg, h, facecolor=_INK if i % 2 == 0 else "white",
                                    edgecolor=_INK, linewidth=0.5 * k, zorder=31))
         unit = "公里" if self.lang == "zh" else "km"
-        for i in range(n + 1):
+        seg_pt = seg / (x1 - x0) * ax.get_position().width * self.w_mm / 25.4 * 72
+        # every division when there is room for its number, else the ends and the middle
+        marks = range(n + 1) if seg_pt > 2.6 * self.fs("scalebar") else sorted({0, n // 2, n} if n % 2 == 0 else {0, n})
+        for i in marks:
             value = seg * i / 1000
             ax.text(bx + i * seg, by + h + pad * 0.4, f"{value:g}", fontsize=self.fs("scalebar"),
                     ha="center", va="bottom", color=_INK, zorder=32)
@@ -526,8 +565,11 @@ class MapPage:
                               title_fontproperties={"size": self.fs("legend_title") * scale,
                                                     "weight": "bold"},
                               alignment="left", borderaxespad=0.0, borderpad=0.2,
-                              handlelength=2.2, handleheight=1.0, labelspacing=0.35,
-                              columnspacing=1.0, handletextpad=0.6)
+                              handleheight=1.0, labelspacing=0.35,
+                              **({} if block.plain else {"handlelength": 2.2}),
+                              columnspacing=1.0,
+                              handletextpad=0.0 if block.plain else 0.6,
+                              **({"handlelength": 0.0} if block.plain else {}))
             panel.add_artist(lg)
             legends.append(lg)
             bb = lg.get_window_extent(renderer).transformed(panel.transAxes.inverted())
@@ -562,7 +604,7 @@ class MapPage:
                                        ha=ha, va=va, fontsize=lb.size, color=lb.color,
                                        style=lb.style, weight=lb.weight, zorder=40,
                                        path_effects=_halo(self.k) if lb.halo else None,
-                                       annotation_clip=True)
+                                       annotation_clip=False)
                 bb = txt.get_window_extent(renderer).expanded(1.06, 1.12)
                 inside = (bb.x0 >= frame.x0 and bb.x1 <= frame.x1 and bb.y0 >= frame.y0
                           and bb.y1 <= frame.y1)
@@ -588,7 +630,7 @@ class MapPage:
     def save(self, out: str | os.PathLike) -> Path:
         """Write PNG/SVG/PDF (by suffix) atomically and reproducibly."""
         out = _check_out(out)
-        with _rc_context(self._rc):
+        with _rc_context(_rc_params()):
             self._finish()
             _ensure_glyphs(self.fig)
             fmt = out.suffix.lower().lstrip(".")
@@ -609,6 +651,7 @@ class MapPage:
 
 # --- the map kinds ---------------------------------------------------------------------
 
+@_styled
 def render_overview(background: Background, places: gpd.GeoDataFrame | None = None,
                     structures: gpd.GeoDataFrame | None = None, *, out, lang: str = "zh",
                     size=DEFAULT_SIZE, dpi: float = DEFAULT_DPI, title: str | None = None) -> Path:
@@ -624,6 +667,7 @@ def render_overview(background: Background, places: gpd.GeoDataFrame | None = No
     return page.save(out)
 
 
+@_styled
 def render_transport(background: Background, edges: gpd.GeoDataFrame,
                      nodes: gpd.GeoDataFrame | None = None, *, out, lang: str = "zh",
                      size=DEFAULT_SIZE, dpi: float = DEFAULT_DPI, title: str | None = None) -> Path:
@@ -659,6 +703,7 @@ def render_transport(background: Background, edges: gpd.GeoDataFrame,
     return page.save(out)
 
 
+@_styled
 def render_accessibility(background: Background, origins: gpd.GeoDataFrame, measure: str,
                          isochrones: gpd.GeoDataFrame | None = None, *, out, lang: str = "zh",
                          size=DEFAULT_SIZE, dpi: float = DEFAULT_DPI, scheme: str = "NaturalBreaks",
@@ -682,6 +727,7 @@ def render_accessibility(background: Background, origins: gpd.GeoDataFrame, meas
     return page.save(out)
 
 
+@_styled
 def render_scenario_delta(background: Background, origins: gpd.GeoDataFrame, measure: str, *,
                           out, lang: str = "zh", size=DEFAULT_SIZE, dpi: float = DEFAULT_DPI,
                           k: int = 7, title: str | None = None) -> Path:
@@ -707,6 +753,7 @@ def render_scenario_delta(background: Background, origins: gpd.GeoDataFrame, mea
     return page.save(out)
 
 
+@_styled
 def render_node_strength(background: Background, nodes: gpd.GeoDataFrame,
                          flows: gpd.GeoDataFrame | None = None, *, out, lang: str = "zh",
                          size=DEFAULT_SIZE, dpi: float = DEFAULT_DPI, top: int = 10,
@@ -723,6 +770,7 @@ def render_node_strength(background: Background, nodes: gpd.GeoDataFrame,
     return page.save(out)
 
 
+@_styled
 def render_layer(background: Background, data: gpd.GeoDataFrame, *, out, column: str | None = None,
                  label_col: str | None = None, lang: str = "zh", size=DEFAULT_SIZE,
                  dpi: float = DEFAULT_DPI, scheme: str = "NaturalBreaks", k: int = 5,
@@ -868,7 +916,7 @@ def _draw_transport_nodes(page: MapPage, nodes: gpd.GeoDataFrame) -> None:
             for p, text in zip(sub.geometry, sub[name_col], strict=True):
                 page.add_label(p.x, p.y, _short(text), 2.0, size=page.fs("label"))
     if handles:
-        page.add_legend(S.label("stations", page.lang) if page.lang == "zh" else "Nodes", handles, labels)
+        page.add_legend("车站与立交" if page.lang == "zh" else "Stations and interchanges", handles, labels)
 
 
 def _draw_classes(page: MapPage, g: gpd.GeoDataFrame, values: np.ndarray, classes, title: str,
@@ -885,7 +933,7 @@ def _draw_classes(page: MapPage, g: gpd.GeoDataFrame, values: np.ndarray, classe
     if (~polys).any():
         gx = g[~polys]
         pts = gx.geometry.representative_point() if not gx.geom_type.eq("Point").all() else gx.geometry
-        page.ax.scatter(pts.x, pts.y, s=(3.2 * page.k) ** 2, c=list(colors[~polys]),
+        page.ax.scatter(pts.x, pts.y, s=(5.5 * page.k) ** 2, c=list(colors[~polys]),
                         edgecolors="white", linewidths=0.3 * page.k, zorder=20)
     labels = list(classes.labels)
     if signed:
@@ -894,13 +942,13 @@ def _draw_classes(page: MapPage, g: gpd.GeoDataFrame, values: np.ndarray, classe
     n_nan = int(np.isnan(values).sum())
     counts = classes.counts if classes.counts else [0] * classes.k
     mk = (lambda c: Patch(facecolor=c, edgecolor="none")) if polys.any() else \
-        (lambda c: Line2D([], [], marker="o", ls="none", ms=5 * page.k, mfc=c, mec="white"))
+        (lambda c: Line2D([], [], marker="o", ls="none", ms=5.5 * page.k, mfc=c, mec="white"))
     handles = [mk(c) for c in classes.colors]
     labels = [f"{lab}  ({n:,})" for lab, n in zip(labels, counts, strict=True)]
     if n_nan:
         handles.append(mk(classes.nodata_color))
         labels.append(f"{S.label('nodata', page.lang)}  ({n_nan:,})")
-    scheme = {"zh": "分级：", "en": "classes: "}[page.lang] + classes.scheme
+    scheme = _scheme_name(classes.scheme, page.lang, signed)
     page.add_legend(f"{title}\n{scheme}", handles, labels)
 
 
@@ -909,7 +957,9 @@ def _draw_isochrones(page: MapPage, iso: gpd.GeoDataFrame) -> None:
 
     _require_columns(iso, ("minutes",), "isochrones")
     minutes = sorted(pd.to_numeric(iso["minutes"], errors="coerce").dropna().unique())
-    shades = S.ramp("Greys", max(len(minutes), 2), True)[: len(minutes)] if minutes else ()
+    # darker for shorter times; light greys would vanish on the choropleth
+    greys = np.linspace(0.10, 0.55, max(len(minutes), 1))
+    shades = [f"#{int(g * 255):02x}{int(g * 255):02x}{int(g * 255):02x}" for g in greys][: len(minutes)]
     handles, labels = [], []
     for mins, color in zip(minutes, shades, strict=True):
         sub = iso[pd.to_numeric(iso["minutes"], errors="coerce") == mins]
@@ -1000,7 +1050,7 @@ def _ranking_table(page: MapPage, nodes, name_col, idx, rank, top: int) -> None:
     from matplotlib.lines import Line2D
 
     blank = [Line2D([], [], ls="none") for _ in rows]
-    block = _Block(S.label("ranking", page.lang), blank, rows)
+    block = _Block(S.label("ranking", page.lang), blank, rows, plain=True)
     page.blocks.append(block)
 
 
@@ -1022,7 +1072,7 @@ def _draw_single(page: MapPage, g: gpd.GeoDataFrame, title: str) -> None:
     if kinds & {"Point", "MultiPoint"}:
         gx = g[g.geom_type.isin(("Point", "MultiPoint"))]
         pts = _anchor_points(gx)
-        page.ax.plot(pts.x, pts.y, "o", ms=4 * page.k, mfc=color, mec="white", mew=0.4 * page.k,
+        page.ax.plot(pts.x, pts.y, "o", ms=5.5 * page.k, mfc=color, mec="white", mew=0.5 * page.k,
                      zorder=20, ls="none")
         handles.append(Line2D([], [], marker="o", ls="none", ms=4 * page.k, mfc=color, mec="white"))
     page.add_legend(title, handles, [f"{title} ({len(g):,})"] + [""] * (len(handles) - 1))
@@ -1044,7 +1094,7 @@ def _draw_categories(page: MapPage, g: gpd.GeoDataFrame, column: str) -> None:
                       edgecolor="white", linewidth=0.3 * page.k, zorder=6, alpha=0.85)
     if (~polys).any():
         pts = _anchor_points(g[~polys])
-        page.ax.scatter(pts.x, pts.y, s=(3.4 * page.k) ** 2,
+        page.ax.scatter(pts.x, pts.y, s=(5.5 * page.k) ** 2,
                         c=[c for c, p in zip(colors, polys, strict=True) if not p],
                         edgecolors="white", linewidths=0.3 * page.k, zorder=20)
     labels = [f"{_short(c, 20)} ({counts[c]:,})" for c in top]
@@ -1056,26 +1106,6 @@ def _draw_categories(page: MapPage, g: gpd.GeoDataFrame, column: str) -> None:
 
 
 # --- small helpers ----------------------------------------------------------------------
-
-def _rc_params() -> dict:
-    rc = {"svg.hashsalt": SVG_HASHSALT, "path.simplify": True, "axes.linewidth": 0.8,
-          "font.size": 8.0, "legend.title_fontsize": 8.0, "hatch.linewidth": 0.5}
-    try:
-        rc.update(fonts.rc_params())
-    except MissingDependencyError as exc:
-        # Latin-only maps (lang=en on Latin data) can still be drawn; _ensure_glyphs
-        # raises this error if any text turns out to need Chinese glyphs.
-        rc.update({"font.family": [fonts.LATIN_FALLBACK], "axes.unicode_minus": False})
-        rc["_missing_font"] = str(exc)
-    return rc
-
-
-def _rc_context(rc: dict):
-    """matplotlib.rc_context without our private keys."""
-    import matplotlib
-
-    return matplotlib.rc_context({k: v for k, v in rc.items() if not k.startswith("_")})
-
 
 def _ensure_glyphs(fig) -> None:
     """Every character drawn must be in the CJK face or the Latin fallback: no tofu.
@@ -1239,6 +1269,20 @@ def _deg(v: float, hemi: str) -> str:
     if minutes == 60:
         whole, minutes = whole + 1, 0
     return f"{whole}°{minutes:02d}′{hemi}" if minutes else f"{whole}°{hemi}"
+
+
+#: Classification schemes as a legend names them.
+_SCHEME_NAMES = {"NaturalBreaks": ("自然间断点", "natural breaks"), "FisherJenks": ("自然间断点", "natural breaks"),
+                 "Quantiles": ("分位数", "quantiles"), "EqualInterval": ("等间距", "equal intervals"),
+                 "HeadTailBreaks": ("头尾断点", "head/tail breaks"), "BoxPlot": ("箱线图", "box plot"),
+                 "StdMean": ("标准差", "standard deviations"), "UserDefined": ("自定义", "user-defined")}
+
+
+def _scheme_name(scheme: str, lang: str, signed: bool = False) -> str:
+    if signed:
+        return "分级：以0为中心对称" if lang == "zh" else "classes: symmetric around 0"
+    zh, en = _SCHEME_NAMES.get(scheme, (scheme, scheme))
+    return f"分级：{zh}" if lang == "zh" else f"classes: {en}"
 
 
 def _credit(lang: str) -> str:
