@@ -201,7 +201,8 @@ def worker(args) -> None:
     net, u, v, w, dests, origins, sample = problem(args.n, args.dests, args.origins)
     prep, secs, out, frac = RUNNERS[args.engine](args.task, net, u, v, w, dests, origins, sample, args.budget)
     np.save(args.out, np.asarray(out, dtype=float))
-    print(json.dumps({"prep_s": prep, "seconds": secs, "fraction": frac, "peak_mb": peak_mb()}))
+    sys.stdout.flush()
+    print(json.dumps({"prep_s": prep, "seconds": secs, "fraction": frac, "peak_mb": peak_mb()}), flush=True)
 
 
 # --- dask speed-up -------------------------------------------------------------------
@@ -242,9 +243,10 @@ def run_sub(cmd: list[str], timeout: float) -> dict | None:
         return {"timeout": True}
     if p.returncode != 0:
         return {"error": (p.stderr.strip().splitlines() or ["?"])[-1][:300]}
-    # Peers print their own chatter (pandana): the result is the last JSON line.
-    lines = [ln for ln in p.stdout.strip().splitlines() if ln.startswith("{")]
-    return json.loads(lines[-1]) if lines else {"error": "no result printed"}
+    # Peers print their own chatter (pandana): the result is our last JSON object
+    # (its C++ output may share the line, unflushed), so take the text from our key on.
+    at = p.stdout.rfind('{"prep_s"')
+    return json.loads(p.stdout[at:].splitlines()[0]) if at >= 0 else {"error": "no result printed"}
 
 
 def bench(sizes, engines, n_dest, n_orig, timeout, budget, dask_size):
@@ -383,8 +385,13 @@ def main() -> None:
     old_records, old_speedup = [], None
     if args.merge and args.json and Path(args.json).exists():
         doc = json.loads(Path(args.json).read_text())
-        keep = {(r["task"], r["nodes"]) for r in records}
-        old_records = [r for r in doc.get("records", []) if (r["task"], r["nodes"]) not in keep]
+        new = {(r["task"], r["nodes"]): r for r in records}
+        for r in doc.get("records", []):
+            key = (r["task"], r["nodes"])
+            if key in new:  # engines measured now replace the same engines measured before
+                new[key]["engines"] = {**r["engines"], **new[key]["engines"]}
+            else:
+                old_records.append(r)
         old_speedup = doc.get("dask_speedup")
     records = sorted(old_records + records, key=lambda r: (r["nodes"], TASKS.index(r["task"])))
     speedup = speedup or old_speedup

@@ -111,7 +111,7 @@ def isochrones() -> gpd.GeoDataFrame:
 
 def strength() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     n = gpd.GeoDataFrame({"id": ["a", "b", "c"], "name_zh": ["苏州", XSS_IMG, "无锡"],
-                          "composite_index": [1.0, 0.25, 0.5], "tier": [1, 3, 2], "rank": [1, 3, 2],
+                          "composite_index": [1.0, 0.25, 0.5], "tier": ["core", "general", "sub-core"], "rank": [1, 3, 2],
                           "gravity_strength_index": [0.9, 0.1, 0.4]},
                          geometry=[Point(120.6, 31.3), Point(120.3, 31.5), Point(120.3, 31.6)], crs=WGS84)
     f = gpd.GeoDataFrame({"name_i": ["苏州", "苏州"], "name_j": [XSS_SCRIPT, "无锡"], "w_ij": [2.0, 8.0]},

@@ -75,12 +75,10 @@ def run(config: RunConfig | None = None, progress: Callable[[str], None] | None 
     acc.write(out / "accessibility")
     products["accessibility"] = str(out / "accessibility")
 
-    from .analysis.node_strength import node_strength
-    from .layers.gazetteer import PARK_KINDS, load_gazetteer
+    from .analysis.node_strength import DEFAULT_KINDS, node_strength
+    from .layers.gazetteer import select_places
 
-    nodes = load_gazetteer(located_only=True, kinds=PARK_KINDS + ("hub",),
-                           statuses=("existing", "under_construction"))
-    nodes = nodes[nodes["in_study_area"]]
+    nodes = select_places(kinds=DEFAULT_KINDS, statuses=("existing", "under_construction"))
     ns = step("node strength", lambda: node_strength(
         network, nodes, sensitivity_betas=cfg.node_sensitivity_betas,
         sensitivity_modes=(("road",), ("road", "rail"))))

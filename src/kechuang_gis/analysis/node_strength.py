@@ -256,7 +256,7 @@ def node_strength(
     betw, close, cinfo = attachment_centrality(graph, attach, cutoff_s=centrality_cutoff_s,
                                                sample=betweenness_sample)
     measures = _measures(times, mass, decay, beta, min_time_min)
-    table = _table(nodes, measures, betw, close, w, s, attach, graph, mass_info["source"])
+    table, bins = _table(nodes, measures, betw, close, w, s, attach, graph, mass_info["source"])
     flows = top_flows(table, nodes["id"].to_numpy(), measures["w"], times, top_k, mass_info["source"])
     matrix = city_matrix(nodes["city_adcode"].to_numpy(), measures["w"])
 
@@ -277,7 +277,7 @@ def node_strength(
                   "unsnapped": [str(i) for i in unsnapped]},
         "pairs": {k: v for k, v in pairs.items()},
         "centrality": cinfo,
-        "tiers": _tier_meta(table),
+        "tiers": _tier_meta(table, bins),
         "city_matrix": {
             "units": [{"adcode": a, "name_zh": n} for a, n, _ in STUDY_UNITS],
             "nodes_outside_units": table.loc[~table["city_adcode"].isin([u[0] for u in STUDY_UNITS]), "id"].tolist(),
@@ -619,11 +619,12 @@ def classify_tiers(values: Iterable[float]) -> tuple[np.ndarray, list[float]]:
     return tiers, [float(b) for b in bins]
 
 
-def _table(nodes, measures, betw, close, weights, s, attach, graph, mass_source) -> gpd.GeoDataFrame:
+def _table(nodes, measures, betw, close, weights, s, attach, graph, mass_source
+           ) -> tuple[gpd.GeoDataFrame, list[float]]:
     comps = {"gravity": measures["gravity"], "access": measures["access"],
              "betweenness": betw, "closeness": close}
     comp = composite(comps, weights)
-    tiers, _ = classify_tiers(comp)
+    tiers, bins = classify_tiers(comp)
     g = measures["gravity"]
     gmax = g.max()
     t = pd.DataFrame({
@@ -651,11 +652,10 @@ def _table(nodes, measures, betw, close, weights, s, attach, graph, mass_source)
     t["attach_node"] = graph.node_ids[attach]
     t["snap_dist_m"] = np.round(s.dist_m, 1)
     gdf = gpd.GeoDataFrame(t, geometry=nodes.geometry.to_numpy(), crs=WGS84)
-    return gdf.sort_values(["rank", "id"], kind="stable").reset_index(drop=True)
+    return gdf.sort_values(["rank", "id"], kind="stable").reset_index(drop=True), bins
 
 
-def _tier_meta(table: gpd.GeoDataFrame) -> dict:
-    _, bins = classify_tiers(table["composite_index"])
+def _tier_meta(table: gpd.GeoDataFrame, bins: list[float]) -> dict:
     return {"method": "mapclassify.NaturalBreaks k=3 on composite_index", "seed": NATURAL_BREAKS_SEED,
             "upper_bounds": bins, "counts": table["tier"].value_counts().to_dict(),
             "ties": f"values rounded to {TIE_DECIMALS} decimals; thresholds put equal values in one tier; "

@@ -346,10 +346,13 @@ def _close(name: str, candidates) -> str:
     return f"; close matches: {', '.join(hits[:8])}" if hits else "; nothing similar in the base"
 
 
+def _strip_remarks(name: str) -> str:
+    return re.sub(r"\s+", "", re.sub(r"[(（][^)）]*[)）]", "", str(name)))
+
+
 def line_key(name: str) -> str:
     """A line name without remarks in brackets and without the 高速铁路/高铁/城际/铁路 suffix."""
-    s = re.sub(r"[(（][^)）]*[)）]", "", str(name))
-    s = re.sub(r"\s+", "", s)
+    s = _strip_remarks(name)
     for suffix in ("高速铁路", "城际铁路", "高铁", "城际", "铁路"):
         if s.endswith(suffix) and len(s) > len(suffix):
             return s[: -len(suffix)]
@@ -386,6 +389,9 @@ def _select(edges: gpd.GeoDataFrame, t: dict) -> tuple[np.ndarray, str]:
                 names = sorted(set(lines[by_id]))
                 return lines.isin(names).to_numpy(), ", ".join(names)
         known = sorted(set(lines.dropna().astype(str)))
+        bare = [n for n in known if _strip_remarks(n) == _strip_remarks(q)]
+        if len(bare) == 1:
+            return (lines == bare[0]).to_numpy(), bare[0]
         keyed = [n for n in known if line_key(n) == line_key(q)]
         if len(keyed) == 1:
             return (lines == keyed[0]).to_numpy(), keyed[0]
@@ -402,7 +408,7 @@ def _select(edges: gpd.GeoDataFrame, t: dict) -> tuple[np.ndarray, str]:
         return mask, t["ref"].strip()
     q = t["name"].strip()
     names = edges["name"].astype(str)
-    mask = (names == q) | (names.map(lambda n: re.sub(r"\s*[(（][^)）]*[)）]", "", n).strip()) == q)
+    mask = (names == q) | (names.map(_strip_remarks) == _strip_remarks(q))
     if not mask.any():
         known = sorted(set(edges.loc[~edges["mode"].isin(("access", "transfer")), "name"].dropna().astype(str)))
         raise InputError(f"{at}: no element named {q!r} in the base" + _close(q, known))
@@ -544,7 +550,14 @@ def _concat_edges(edges: gpd.GeoDataFrame, new: gpd.GeoDataFrame) -> gpd.GeoData
     for c in cols:
         if c not in new.columns:
             new[c] = None
-    out = pd.concat([edges, new[cols]], ignore_index=True)
+    new = new[cols]
+    for c in cols:
+        if c != edges.geometry.name and new[c].dtype != edges[c].dtype:
+            try:  # keep the base's column types (e.g. string columns stay strings)
+                new[c] = new[c].astype(edges[c].dtype)
+            except (TypeError, ValueError):
+                pass
+    out = pd.concat([edges, new], ignore_index=True)
     return gpd.GeoDataFrame(out, geometry=edges.geometry.name, crs=edges.crs)
 
 
@@ -581,8 +594,8 @@ def _add_line(t: dict, nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, scn: Sc
     at, rail = t["_at"], t["mode"] == "rail"
     table = _station_table(nodes, edges)
     is_station = nodes["kind"].isin(STATION_KINDS).to_numpy()
-    pool = nodes[is_station] if rail else nodes[~is_station & nodes["id"].isin(
-        pd.concat([edges.loc[edges["mode"] == "road", "u"], edges.loc[edges["mode"] == "road", "v"]]))]
+    # Nodes left without edges by a [[remove]] are kept, so a line can be put back.
+    pool = nodes[is_station] if rail else nodes[~is_station]
     names = _node_names(pool)
     seq, new_rows = [], []
     line_id = str(t.get("id") or f"{scn.slug()}:{t['name']}")
@@ -1001,7 +1014,10 @@ def run_scenarios(specs: Sequence[str | Path | Scenario], out_dirs: Sequence[str
     results = _run_jobs(jobs, opts, workers, scheduler)
     out = []
     for (key, ap, jkey, records), out_dir in zip(per_scn, out_dirs, strict=True):
-        res = _assemble(ap, results[f"base:{key}"], results[jkey], records, opts)
+        origins = results[f"base:{key}"]["access"].origins
+        changed = access_changed(ap.base, ap.network, origins["lon"].to_numpy(float),
+                                 origins["lat"].to_numpy(float), opts.accessibility_kw)
+        res = _assemble(ap, results[f"base:{key}"], results[jkey], records, opts, changed)
         if out_dir is not None:
             res.out_dir = write_result(res, out_dir)
         out.append(res)
@@ -1074,7 +1090,31 @@ def _run_jobs(jobs: dict[str, tuple], opts: RunOptions, workers, scheduler) -> d
 
 # --- assembling ------------------------------------------------------------------------------
 
-def _assemble(ap: Applied, base: dict, scn: dict, node_records: list[dict], opts: RunOptions) -> ScenarioResult:
+def access_changed(base: Network, scn: Network, lon: np.ndarray, lat: np.ndarray,
+                   accessibility_kw: dict | None = None) -> np.ndarray:
+    """Whether each point joins the network at other nodes in the scenario than in the base.
+
+    Points join their k nearest active nodes (the access model); a new station among
+    them replaces a road node, a removed line's stations drop out. Such points' changes
+    mix the network change with a change of access links (see the module notes).
+    """
+    from ..crs import lonlat_to_metric
+    from .routing import snap
+
+    kw = accessibility_kw or {}
+    x, y = lonlat_to_metric(lon, lat)
+    sets = []
+    for net in (base, scn):
+        g = net.csr(modes=kw.get("modes"), statuses=kw.get("statuses", ("operating",)))
+        sn = snap(g, np.asarray(x), np.asarray(y), dict(net.meta["access"]))
+        ids = np.where(sn.nodes >= 0, g.node_ids[np.maximum(sn.nodes, 0)], -1)
+        ids.sort(axis=1)
+        sets.append(ids)
+    return (sets[0] != sets[1]).any(axis=1)
+
+
+def _assemble(ap: Applied, base: dict, scn: dict, node_records: list[dict], opts: RunOptions,
+              changed_access: np.ndarray | None = None) -> ScenarioResult:
     a, b = base["access"], scn["access"]
     if not a.origins["id"].astype(str).equals(b.origins["id"].astype(str)):
         raise InputError("base and scenario runs have different origins; give a fixed origins set")
@@ -1089,6 +1129,8 @@ def _assemble(ap: Applied, base: dict, scn: dict, node_records: list[dict], opts
     if "nearest_id" in a.origins.columns:
         delta["nearest_id_base"] = a.origins["nearest_id"].to_numpy()
         delta["nearest_id_scenario"] = b.origins["nearest_id"].to_numpy()
+    if changed_access is not None:
+        delta["access_changed"] = changed_access
     delta = gpd.GeoDataFrame(delta, geometry=a.origins.geometry.to_numpy(), crs=settings.WGS84)
     delta.attrs.update(a.origins.attrs)
 
@@ -1168,15 +1210,35 @@ def county_table(delta: gpd.GeoDataFrame, cols: list[str], pop: np.ndarray | Non
         sel = codes == code
         for c in cols:
             d = delta[f"{c}_delta"].to_numpy(float)[sel]
-            gain, loss = _gain_loss(c, d, delta[f"{c}_base"].to_numpy(float)[sel])
-            best = np.nanmin(d) if _lower_better(c) else np.nanmax(d)
+            b = delta[f"{c}_base"].to_numpy(float)[sel]
+            gain, loss = _gain_loss(c, d, b)
+            ok = np.isfinite(d) & np.isfinite(b)
+            best = (d[ok].min() if _lower_better(c) else d[ok].max()) if ok.any() else np.nan
+            # Relative change of the county's total (sums) or mean (times), in percent.
+            rel = 100.0 * d[ok].sum() / b[ok].sum() if ok.any() and b[ok].sum() != 0 else np.nan
             extra.append({"county_adcode": code, "metric": f"{c}_delta", "gaining": int(gain.sum()),
-                          "losing": int(loss.sum()),
-                          "best_change": float(best) if np.isfinite(d).any() else np.nan,
-                          "base_mean": float(np.nanmean(delta[f"{c}_base"].to_numpy(float)[sel]))
-                          if np.isfinite(delta[f"{c}_base"].to_numpy(float)[sel]).any() else np.nan})
+                          "losing": int(loss.sum()), "best_change": float(best),
+                          "base_mean": float(b[ok].mean()) if ok.any() else np.nan,
+                          "change_pct": float(rel)})
     out = table.merge(pd.DataFrame(extra), on=["county_adcode", "metric"], how="left")
     return out
+
+
+def _access_note(delta: gpd.GeoDataFrame, gain: np.ndarray, loss: np.ndarray) -> str:
+    """Say how many of the unexpected changes come from changed access links."""
+    if "access_changed" not in delta.columns:
+        return ""
+    acc = delta["access_changed"].to_numpy(bool)
+    notes = []
+    for what, sel in (("slower/losing", loss), ("faster/gaining", gain)):
+        n = int((sel & acc).sum())
+        if n:
+            notes.append(f"{n} of the {int(sel.sum())} {what} origins join the network at other nodes "
+                         "than in the base")
+    if not notes:
+        return ""
+    return (" (" + "; ".join(notes) + ": the model links each point to its nearest few nodes, so a new "
+            "or closed station can replace a road link; read their change with care)")
 
 
 def _lower_better(measure_name: str) -> bool:
@@ -1283,6 +1345,7 @@ def summary_markdown(ap: Applied, delta: gpd.GeoDataFrame, by_county: pd.DataFra
                     else f"**{c}**: no origin gets faster by more than {TIME_TOLERANCE_MIN:g} min")
             if loss.any():
                 text += f"; {int(loss.sum())} get slower (up to {np.nanmax(d[loss]):.1f} min)"
+            text += _access_note(delta, gain, loss)
         else:
             rel = np.where(base > 0, d / np.where(base > 0, base, 1.0), np.nan)
             text = (f"**{c}**: {int(gain.sum())} of {n} origins gain (median +{np.nanmedian(rel[gain]) * 100:.1f} %, "
@@ -1290,6 +1353,7 @@ def summary_markdown(ap: Applied, delta: gpd.GeoDataFrame, by_county: pd.DataFra
                     else f"**{c}**: no origin gains")
             if loss.any():
                 text += f"; {int(loss.sum())} lose"
+            text += _access_note(delta, gain, loss)
         if weighted and np.nansum(pop) > 0:
             w = np.nan_to_num(pop)
             ok = np.isfinite(d)
@@ -1300,15 +1364,20 @@ def summary_markdown(ap: Applied, delta: gpd.GeoDataFrame, by_county: pd.DataFra
         lines += [text + ".", ""]
         sub = by_county[by_county["metric"] == f"{c}_delta"].copy()
         key = "pop_weighted_mean" if "pop_weighted_mean" in sub.columns else "mean"
+        if not lower:
+            key = "change_pct"  # sums differ in scale between counties: compare relative gains
         sub = sub[sub["gaining"] > 0].sort_values(key, ascending=lower).head(12)
         if len(sub):
-            hdr = "population-weighted mean" if key == "pop_weighted_mean" else "mean"
-            lines += [f"Counties that gain most ({c}, {hdr} change per origin):", "",
-                      f"| county | city | origins gaining | {hdr} change {unit} | best change {unit} |",
+            hdr = {"pop_weighted_mean": "population-weighted mean change", "mean": "mean change",
+                   "change_pct": "change of the county total"}[key]
+            u = "%" if key == "change_pct" else unit
+            lines += [f"Counties that gain most ({c}, {hdr}):", "",
+                      f"| county | city | origins gaining | {hdr} ({u}) | best change at one origin {unit} |",
                       "| --- | --- | ---: | ---: | ---: |"]
             for r in sub.itertuples(index=False):
                 lines.append(f"| {r.county_name} | {r.city_name or ''} | {r.gaining} / {r.origins} | "
-                             f"{_fmt(getattr(r, key), 2)} | {_fmt(r.best_change, 2)} |")
+                             f"{_fmt(getattr(r, key), 2 if key != 'change_pct' else 1)} | "
+                             f"{_fmt(r.best_change, 2)} |")
             lines.append("")
     if node_delta is not None:
         moved = node_delta[node_delta["rank_change"].fillna(0) != 0]

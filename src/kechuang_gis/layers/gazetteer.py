@@ -23,8 +23,8 @@ from ..settings import GEODATA_DIR, WGS84
 from . import admin, seeds
 
 COLUMNS = ("id", "name_zh", "name_en", "aliases", "kind", "clusters", "adcode", "city_adcode",
-           "county_name", "status", "precision_m", "verified", "source", "seed_refs", "note",
-           "in_study_area")
+           "county_name", "status", "precision_m", "verified", "source", "part_of", "seed_refs",
+           "note", "in_study_area")
 KINDS = ("park", "science_city", "campus", "institute", "lab", "platform", "hub", "town",
          "district_zone", "lake_area", "corridor_node")
 STATUSES = ("existing", "under_construction", "planned", "unlocated")
@@ -127,6 +127,23 @@ def _load() -> gpd.GeoDataFrame:
     for col in ("adcode", "city_adcode"):
         gdf[col] = gdf[col].astype("string").astype(object).where(gdf[col].notna(), None)
     return gdf
+
+
+def select_places(kinds: tuple[str, ...] | None = None, statuses: tuple[str, ...] | None = None,
+                  study_area_only: bool = False, drop_parts: bool = True) -> gpd.GeoDataFrame:
+    """Located places for analysis (nodes, destinations).
+
+    ``drop_parts``: a place that is ``part_of`` another selected place (e.g. a 5G pilot
+    zone designating a whole park) is the same spot under another name; counting both
+    would double the park's weight, so the part is dropped when its parent is selected.
+    """
+    gdf = load_gazetteer(located_only=True, kinds=kinds, statuses=statuses)
+    if study_area_only:
+        gdf = gdf[gdf["in_study_area"].astype(bool)]
+    if drop_parts and "part_of" in gdf.columns:
+        parts = gdf["part_of"].fillna("").isin(set(gdf["id"])) & (gdf["part_of"].fillna("") != "")
+        gdf = gdf[~parts]
+    return gdf.reset_index(drop=True)
 
 
 def load_gazetteer(located_only: bool = False, kinds: tuple[str, ...] | None = None,

@@ -137,11 +137,11 @@ def build_network(source: str | Path = "embedded", area=None, modes: Iterable[st
     inputs = {}
     try:
         if kind == "pbf":
-            from .pbf import read_pbf
+            from .pbf import read_pbf_frames
 
             steps.set_postfix_str("read PBF")
-            net, report = read_pbf(source, area=geom, roads=roads, modes=modes,
-                                   min_component=min_component, progress=progress)
+            nodes, edges, report, _ = read_pbf_frames(source, area=geom, roads=roads, modes=modes,
+                                                      min_component=min_component, progress=progress)
             steps.update(2)
             inputs[str(source)] = file_sha256(source)
         else:
@@ -156,21 +156,24 @@ def build_network(source: str | Path = "embedded", area=None, modes: Iterable[st
                 G, stations = download_overpass(geom, roads, modes, cache_dir)
             steps.update()
             name = Path(str(source)).name if kind == "xml" else "overpass"
-            raw = network_from_osmnx(G, roads=roads, modes=modes, area=geom, stations=stations,
+            net = network_from_osmnx(G, roads=roads, modes=modes, area=geom, stations=stations,
                                      source=f"osm:{name}")
             steps.set_postfix_str("simplify")
+            report = {}
             if simplify:
-                net, report = simplify_network(raw, min_component)
-            else:
-                net, report = raw, {}
+                net, report = simplify_network(net, min_component)
+            nodes, edges = net.nodes, net.edges
             steps.update()
-        _require_modes(net, modes, source)
+        _require_modes(edges, modes, source)
         steps.set_postfix_str("rail dwell, transfers")
-        stations = net.nodes.loc[net.nodes["kind"].isin(STATION_KINDS), "id"].to_numpy()
-        edges = add_rail_dwell(net.edges, stations)
+        stations = nodes.loc[nodes["kind"].isin(STATION_KINDS), "id"].to_numpy()
+        edges = add_rail_dwell(edges, stations)
         if "road" in modes and "rail" in modes:
-            edges = pd.concat([edges, transfer_edges(net.nodes, edges, transfer_penalty_min)],
-                              ignore_index=True)
+            tr = transfer_edges(nodes, edges, transfer_penalty_min)
+            if len(tr):
+                tr["key"] = _free_keys(edges, tr)
+                edges = gpd.GeoDataFrame(pd.concat([edges, tr], ignore_index=True), geometry="geometry",
+                                         crs=WGS84)
         steps.update()
     finally:
         steps.close()
@@ -189,13 +192,18 @@ def build_network(source: str | Path = "embedded", area=None, modes: Iterable[st
         "access": access,
         "report": report,
     }
-    edges = gpd.GeoDataFrame(edges, geometry="geometry", crs=WGS84)
-    edges["key"] = edges.groupby(["u", "v"]).cumcount().to_numpy()
-    return Network(net.nodes, edges, meta)
+    return Network(nodes, edges, meta)
 
 
-def _require_modes(net: Network, modes: tuple[str, ...], source) -> None:
-    have = set(net.edges["mode"])
+def _free_keys(edges: pd.DataFrame, new: pd.DataFrame) -> np.ndarray:
+    """Keys for new rows that do not collide with existing parallel edges."""
+    sub = edges[edges["u"].isin(new["u"]) & edges["v"].isin(new["v"])]
+    top = sub.groupby(["u", "v"])["key"].max().to_dict() if len(sub) else {}
+    return np.array([top.get((u, v), -1) + 1 for u, v in zip(new["u"], new["v"], strict=True)], np.int64)
+
+
+def _require_modes(edges: pd.DataFrame, modes: tuple[str, ...], source) -> None:
+    have = set(edges["mode"].unique())
     if "road" in modes and "road" not in have:
         raise NetworkError(f"{source}: no roads in the area at the requested level")
     if "rail" in modes and "rail" not in have:

@@ -151,8 +151,8 @@ def build_embedded(modes: list[str] | None = None, statuses: Iterable[str] | str
             "rail_dwell_min": settings.RAIL_DWELL_MIN,
             "rail_dwell_rule": "half the dwell at each end of an edge that is an intermediate "
                                "stop of the line (termini none)",
-            "rail_time_rule": "trapezoidal run time at the line's operating (else design, else "
-                              "class default) speed, start/stop loss once per edge; express "
+            "rail_time_rule": "trapezoidal run time at the line's operating speed (else the "
+                              "class default; never the design speed), start/stop loss once per edge; express "
                               "edges between consecutive major stations (termini, interchanges)",
             "rail_accel_ms2": RAIL_ACCEL_MS2,
             "rail_brake_ms2": RAIL_BRAKE_MS2,
@@ -442,8 +442,8 @@ def _rail_edges(lines: pd.DataFrame, st: pd.DataFrame, statuses: tuple[str, ...]
     that level) when they skip minor ones: the fastest trains of this region run
     non-stop between hubs, and an all-stop model doubles hub-to-hub times.
 
-    *Time* = :func:`rail_run_time_s` (cruise at the line's operating speed, else its
-    design speed, else ``settings.RAIL_SPEED_KMH[class]``; start/stop loss once per
+    *Time* = :func:`rail_run_time_s` (cruise at the line's operating speed, else
+    ``settings.RAIL_SPEED_KMH[class]``, never the design speed; start/stop loss once per
     edge) + dwell. Dwell (``settings.RAIL_DWELL_MIN``) is attributed half at each end
     of an edge that is an intermediate stop of the line (termini none): a journey
     through ``n`` intermediate stops accrues ``n`` dwells, plus half a dwell at its
@@ -491,9 +491,14 @@ def _rail_edges(lines: pd.DataFrame, st: pd.DataFrame, statuses: tuple[str, ...]
 
 
 def _line_speed(line: dict) -> float:
-    for col in ("operating_speed_kmh", "design_speed_kmh"):
-        if np.isfinite(line[col]):
-            return float(line[col])
+    """Cruise speed of a line: its published operating speed, else the class default.
+
+    The design speed is deliberately not used: Chinese lines built for 350 km/h have run
+    at 300 km/h for years (the 2011 cap), so a design speed overstates the service speed;
+    the class default (``settings.RAIL_SPEED_KMH``) is the documented, conservative guess.
+    """
+    if np.isfinite(line["operating_speed_kmh"]):
+        return float(line["operating_speed_kmh"])
     return float(settings.RAIL_SPEED_KMH[line["class"]])
 
 

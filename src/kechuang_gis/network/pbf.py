@@ -28,7 +28,15 @@ from tqdm import tqdm
 from ..errors import InputError, NetworkError, warn_count
 from ..settings import WGS84
 from .osm import GEOD, WAY_TAGS, attach_stations, classify_ways, is_station
-from .simplify import MIN_COMPONENT_NODES, group_codes, merge_pieces, pieces_from_ways, pieces_to_edges, small_components
+from .simplify import (
+    MIN_COMPONENT_NODES,
+    group_codes,
+    merge_pieces,
+    pieces_from_ways,
+    pieces_to_edges,
+    small_components,
+    unique,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,42 +100,59 @@ def _scan_ways(path: Path, roads: str, modes: tuple[str, ...], progress: bool):
 
 
 def _scan_nodes(path: Path, wanted: np.ndarray, progress: bool):
-    """Pass 2: coordinates of the wanted node ids (duplicates: counted, last kept)."""
+    """Pass 2: coordinates of the wanted node ids.
+
+    libosmium does the pass in C++: an id filter feeds only the wanted nodes into a
+    sparse location index (16 bytes a node), which is then looked up per wanted id.
+    Duplicate ids in the file show up as surplus index entries (counted, one kept).
+    """
     import osmium
 
-    ids = array("q")
-    lon = array("d")
-    lat = array("d")
-    fp = (osmium.FileProcessor(str(path), osmium.osm.NODE)
-          .with_filter(osmium.filter.IdFilter(wanted.tolist())))
-    bar = tqdm(desc="read nodes", total=len(wanted), unit=" nodes", disable=not progress, mininterval=1.0)
+    index = osmium.index.create_map("sparse_mem_array")
     try:
-        for i, n in enumerate(fp):
-            loc = n.location
-            ids.append(n.id)
-            lon.append(loc.lon if loc.valid() else np.nan)
-            lat.append(loc.lat if loc.valid() else np.nan)
-            if i % 65536 == 65535:
-                bar.update(65536)
+        osmium.apply(osmium.io.Reader(str(path), osmium.osm.NODE),
+                     osmium.filter.IdFilter(wanted.tolist()), osmium.NodeLocationsForWays(index))
     except RuntimeError as exc:
         raise _osm_error(path, exc) from exc
-    finally:
-        bar.close()
-    ids_a = np.frombuffer(ids, np.int64)
-    lon_a, lat_a = np.frombuffer(lon, float), np.frombuffer(lat, float)
-    order = np.argsort(ids_a, kind="stable")
-    ids_a, lon_a, lat_a = ids_a[order], lon_a[order], lat_a[order]
-    last = np.ones(len(ids_a), bool)
-    last[:-1] = ids_a[1:] != ids_a[:-1]
-    n_dup = int((~last).sum())
-    warn_count(f"duplicate node id(s) in {path.name} (the last occurrence is used)", n_dup,
-               np.unique(ids_a[~last]).tolist())
-    return ids_a[last], lon_a[last], lat_a[last]
+    get = index.get
+    lon: list[float] = []
+    lat: list[float] = []
+    nan = float("nan")
+    for nid in tqdm(wanted.tolist(), desc="node locations", unit=" nodes", disable=not progress,
+                    mininterval=1.0):
+        try:
+            loc = get(nid)
+        except KeyError:
+            lon.append(nan)
+            lat.append(nan)
+            continue
+        if loc.valid():
+            lon.append(loc.lon)
+            lat.append(loc.lat)
+        else:
+            lon.append(nan)
+            lat.append(nan)
+    lon_a, lat_a = np.array(lon), np.array(lat)
+    entries = index.used_memory() // 16
+    n_dup = max(int(entries) - int(np.isfinite(lon_a).sum()), 0)
+    warn_count(f"duplicate node id(s) in {path.name} (one occurrence used)", n_dup)
+    return wanted, lon_a, lat_a
 
 
-def read_pbf(path: str | Path, *, area=None, roads: str = "regional",
-             modes: tuple[str, ...] = ("road", "rail"), min_component: int = MIN_COMPONENT_NODES,
-             source: str | None = None, progress: bool = False):
+def read_pbf(path: str | Path, **kwargs):
+    """Build a simplified Network from an OSM PBF file; see :func:`read_pbf_frames`.
+
+    Returns ``(network, report)``.
+    """
+    from .model import Network
+
+    nodes, edges, report, source = read_pbf_frames(path, **kwargs)
+    return Network(nodes, edges, {"source": source}), report
+
+
+def read_pbf_frames(path: str | Path, *, area=None, roads: str = "regional",
+                    modes: tuple[str, ...] = ("road", "rail"), min_component: int = MIN_COMPONENT_NODES,
+                    source: str | None = None, progress: bool = False):
     """Build a simplified Network from an OSM PBF file.
 
     Parameters
@@ -137,11 +162,9 @@ def read_pbf(path: str | Path, *, area=None, roads: str = "regional",
     roads : road level (``settings.ROAD_LEVELS``); modes : ``road`` and/or ``rail``.
     min_component : weakly connected components with fewer raw OSM nodes are dropped.
 
-    Returns ``(network, report)``: report holds counts of ways, raw nodes, dropped
-    components and problems found, for meta.json.
+    Returns ``(nodes, edges, report, source)``: the GeoDataFrames of the Network, and
+    counts of ways, raw nodes, dropped components and problems found, for meta.json.
     """
-    from .model import Network
-
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
@@ -154,7 +177,7 @@ def read_pbf(path: str | Path, *, area=None, roads: str = "regional",
         raise NetworkError(f"{path}: no {' or '.join(modes)} ways at road level {roads!r} in the file")
     attrs, bad = classify_ways(tags, roads, modes)
     keep_way = attrs["keep"].to_numpy()
-    wanted = np.unique(refs)
+    wanted = unique(refs)
     node_ids, node_lon, node_lat = _scan_nodes(path, wanted, progress)
 
     # Flat arrays over way-node positions; drop ways the full rules reject.
@@ -176,7 +199,7 @@ def read_pbf(path: str | Path, *, area=None, roads: str = "regional",
     n_missing = int((~present & pos_keep).sum())
     warn_count(f"way node reference(s) to nodes missing from {path.name} (segments dropped; "
                "use an extract made with complete ways)", n_missing,
-               np.unique(refs[~present & pos_keep])[:5].tolist())
+               unique(refs[~present & pos_keep])[:5].tolist())
 
     inside = present.copy()
     if area is not None:
@@ -214,7 +237,7 @@ def read_pbf(path: str | Path, *, area=None, roads: str = "regional",
     table["source"] = source
 
     rail_pos = ks[mode_code[comp_ok] == 1]
-    rail_nodes = np.unique(np.concatenate([node[rail_pos], node[rail_pos + 1]]))
+    rail_nodes = unique(np.concatenate([node[rail_pos], node[rail_pos + 1]]))
     if area is not None and len(stations):
         stations = stations[_contains(area, stations["lon"].to_numpy(float), stations["lat"].to_numpy(float))]
     named = attach_stations(stations["lon"].to_numpy(float), stations["lat"].to_numpy(float),
@@ -226,22 +249,26 @@ def read_pbf(path: str | Path, *, area=None, roads: str = "regional",
 
     pieces, _ = pieces_from_ways(node, seg_ok, group[way_of], attrs["oneway"].to_numpy(bool)[way_of],
                                  lon, lat, seg_len, seg_time, forced, len(node_ids))
-    merged = merge_pieces(pieces, forced)
-    edges = pieces_to_edges(merged, node_ids, table)
-    used = np.unique(np.concatenate([merged.start, merged.end]))
-    kind = np.where(forced[used], "station", "junction")
-    names = [named.get(int(i)) for i in used] if named else [None] * len(used)
-    nodes = gpd.GeoDataFrame({"id": node_ids[used], "kind": kind, "name": names},
-                             geometry=gpd.points_from_xy(node_lon[used], node_lat[used]), crs=WGS84)
     report = {
         "ways_read": int(len(way_ids)), "ways_kept": int(keep_way.sum()),
-        "raw_nodes": int(len(np.unique(np.concatenate([node[ks], node[ks + 1]])))),
+        "raw_nodes": int(len(unique(np.concatenate([node[ks], node[ks + 1]])))),
         "raw_segments": int(len(ks)), "stations": int(len(named)),
         "components_dropped": n_comp, "component_nodes_dropped": n_comp_nodes,
         "missing_node_refs": n_missing, "unparsed_maxspeed": int(sum(bad.values())),
         "unparsed_maxspeed_values": dict(bad.most_common(20)),
     }
-    return Network(nodes, edges, {"source": source}), report
+    # The per-way-node arrays are done with: free them before the geometries are made,
+    # which is where the peak memory of a large build is.
+    del refs, node, lon, lat, seg_len, seg_time, seg_ok, way_of, ks, inside, present
+    merged = merge_pieces(pieces, forced)
+    del pieces
+    used = unique(np.concatenate([merged.start, merged.end]))
+    kind = np.where(forced[used], "station", "junction").astype(object)
+    names = [named.get(int(i)) for i in used] if named else [None] * len(used)
+    nodes = gpd.GeoDataFrame({"id": node_ids[used], "kind": kind, "name": pd.Series(names, dtype=object)},
+                             geometry=gpd.points_from_xy(node_lon[used], node_lat[used]), crs=WGS84)
+    edges = pieces_to_edges(merged, node_ids, table)
+    return nodes, edges, report, source
 
 
 def _contains(area, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 #: mode: smaller islands (a car park aisle clipped from its street, a fragment cut by
 #: the area boundary) cannot be reached and only add snapping targets.
 MIN_COMPONENT_NODES = 10
+#: Edge geometries are created this many at a time (bounds transient memory).
+GEOMETRY_CHUNK = 250_000
 
 
 @dataclass
@@ -77,6 +79,24 @@ def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.cumsum(out)
 
 
+def unique(x: np.ndarray, return_inverse: bool = False):
+    """Sorted unique values (and inverse), sort-based: numpy's hash-based unique is
+    several times slower on millions of int64 ids."""
+    x = np.asarray(x)
+    if not return_inverse:
+        srt = np.sort(x)
+        keep = np.ones(len(srt), bool)
+        keep[1:] = srt[1:] != srt[:-1]
+        return srt[keep]
+    order = np.argsort(x, kind="stable")
+    srt = x[order]
+    keep = np.ones(len(srt), bool)
+    keep[1:] = srt[1:] != srt[:-1]
+    inv = np.empty(len(x), np.int64)
+    inv[order] = np.cumsum(keep) - 1
+    return srt[keep], inv
+
+
 def small_components(a: np.ndarray, b: np.ndarray, mode: np.ndarray, min_nodes: int
                      ) -> tuple[np.ndarray, int, int]:
     """Mask of segments in weakly connected components of at least ``min_nodes`` nodes.
@@ -91,7 +111,7 @@ def small_components(a: np.ndarray, b: np.ndarray, mode: np.ndarray, min_nodes: 
     n_comp_dropped = n_nodes_dropped = 0
     for m in np.unique(mode):
         sel = np.flatnonzero(mode == m)
-        nodes, inv = np.unique(np.concatenate([a[sel], b[sel]]), return_inverse=True)
+        nodes, inv = unique(np.concatenate([a[sel], b[sel]]), return_inverse=True)
         k = len(sel)
         g = coo_array((np.ones(k, np.int8), (inv[:k], inv[k:])), shape=(len(nodes), len(nodes)))
         _, labels = connected_components(g, directed=False)
@@ -273,8 +293,15 @@ def pieces_to_edges(p: Pieces, node_ids: np.ndarray, attrs: pd.DataFrame) -> gpd
         off = pos[tail:] - np.repeat(f, c)
         pos[tail:] = np.repeat(f + c - 1, c) - off
     offsets = np.concatenate([[0], np.cumsum(cnt)])
-    geom = shapely.from_ragged_array(shapely.GeometryType.LINESTRING,
-                                     np.column_stack([p.lon[pos], p.lat[pos]]), (offsets,))
+    geom = np.empty(len(idx), dtype=object)
+    # In chunks: the coordinate copies stay small next to the geometries themselves.
+    for lo in range(0, len(idx), GEOMETRY_CHUNK):
+        hi = min(lo + GEOMETRY_CHUNK, len(idx))
+        sel = pos[offsets[lo]:offsets[hi]]
+        geom[lo:hi] = shapely.from_ragged_array(
+            shapely.GeometryType.LINESTRING, np.column_stack([p.lon[sel], p.lat[sel]]),
+            (offsets[lo:hi + 1] - offsets[lo],))
+    del pos
     a = np.concatenate([p.start, p.end[two]])
     b = np.concatenate([p.end, p.start[two]])
     grp = p.group[idx]
@@ -357,7 +384,7 @@ def simplify_network(net, min_component: int = MIN_COMPONENT_NODES):
     forced = ~net.nodes["kind"].isin(["junction"]).to_numpy()
     merged = merge_pieces(pieces, forced)
     edges = pieces_to_edges(merged, ids, attrs.drop(columns=["oneway"]))
-    used = np.unique(np.concatenate([merged.start, merged.end]))
+    used = unique(np.concatenate([merged.start, merged.end]))
     nodes = net.nodes.iloc[used].reset_index(drop=True)
     report = {"nodes_before": int(len(net.nodes)), "edges_before": int(len(e)),
               "nodes_after": int(len(nodes)), "edges_after": int(len(edges)),

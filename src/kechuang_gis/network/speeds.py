@@ -189,13 +189,14 @@ def rail_edge_time_s(length_m: np.ndarray, speed_kmh: np.ndarray, stop_at_u: np.
 
 
 def add_rail_dwell(edges, station_ids, dwell_min: float = RAIL_DWELL_MIN):
-    """Copy of ``edges`` with half a dwell added to rail edge times per station end."""
-    edges = edges.copy()
+    """``edges`` with half a dwell added to rail edge times per station end (in place)."""
     rail = (edges["mode"] == "rail").to_numpy()
-    if not rail.any():
+    if not rail.any() or len(station_ids) == 0:
         return edges
-    stations = np.isin(edges["u"].to_numpy(), list(station_ids)), np.isin(edges["v"].to_numpy(), list(station_ids))
-    half = dwell_min * 60.0 / 2.0
-    extra = half * (stations[0].astype(float) + stations[1].astype(float))
-    edges.loc[rail, "travel_time_s"] = edges.loc[rail, "travel_time_s"].to_numpy(float) + extra[rail]
+    st = np.asarray(station_ids, np.int64)
+    at_u = np.isin(edges["u"].to_numpy()[rail], st)
+    at_v = np.isin(edges["v"].to_numpy()[rail], st)
+    tt = edges["travel_time_s"].to_numpy(float).copy()
+    tt[rail] += dwell_min * 60.0 / 2.0 * (at_u.astype(float) + at_v.astype(float))
+    edges["travel_time_s"] = tt
     return edges

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,7 +162,10 @@ def _styled(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        with _rc_context(_rc_params()):
+        with _rc_context(_rc_params()), warnings.catch_warnings():
+            # Without a CJK font matplotlib warns once per missing glyph while measuring
+            # text; _ensure_glyphs turns that into one clear error instead.
+            warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
             return func(*args, **kwargs)
 
     return wrapper
@@ -217,6 +221,7 @@ class MapPage:
         self.blocks: list[_Block] = []
         self.labels: list[_Label] = []
         self.notes: list[str] = []
+        _check_text_font([title, subtitle])
         with _rc_context(_rc_params()):
             self.fig = Figure(figsize=(self.w_mm / 25.4, self.h_mm / 25.4), dpi=self.dpi,
                               facecolor="white")
@@ -496,7 +501,7 @@ class MapPage:
         unit = "公里" if self.lang == "zh" else "km"
         seg_pt = seg / (x1 - x0) * ax.get_position().width * self.w_mm / 25.4 * 72
         # every division when there is room for its number, else the ends and the middle
-        marks = range(n + 1) if seg_pt > 2.6 * self.fs("scalebar") else sorted({0, n // 2, n} if n % 2 == 0 else {0, n})
+        marks = range(n + 1) if seg_pt > 2.2 * self.fs("scalebar") else sorted({0, n // 2, n} if n % 2 == 0 else {0, n})
         for i in marks:
             value = seg * i / 1000
             ax.text(bx + i * seg, by + h + pad * 0.4, f"{value:g}", fontsize=self.fs("scalebar"),
@@ -627,25 +632,25 @@ class MapPage:
                       ha="left", va="bottom", linespacing=1.35, wrap=False)
 
     # -- output --------------------------------------------------------------------------
+    @_styled
     def save(self, out: str | os.PathLike) -> Path:
         """Write PNG/SVG/PDF (by suffix) atomically and reproducibly."""
         out = _check_out(out)
-        with _rc_context(_rc_params()):
-            self._finish()
-            _ensure_glyphs(self.fig)
-            fmt = out.suffix.lower().lstrip(".")
-            meta = _metadata(fmt, self.title)
-            if fmt == "png":
-                # Agg truncates inches*dpi; size the page to the rounded pixel count so
-                # an A4 page at 300 dpi is 3508 x 2480 px, as printers expect.
-                px_w, px_h = pixel_size((self.w_mm, self.h_mm), self.dpi)
-                self.fig.set_size_inches((px_w + 0.01) / self.dpi, (px_h + 0.01) / self.dpi)
-            try:
-                with atomic_path(out) as tmp:
-                    self.fig.savefig(tmp, format=fmt, dpi=self.dpi, metadata=meta,
-                                     facecolor=self.fig.get_facecolor())
-            finally:
-                self.fig.set_size_inches(self.w_mm / 25.4, self.h_mm / 25.4)
+        self._finish()
+        _ensure_glyphs(self.fig)
+        fmt = out.suffix.lower().lstrip(".")
+        meta = _metadata(fmt, self.title)
+        if fmt == "png":
+            # Agg truncates inches*dpi; size the page to the rounded pixel count so an
+            # A4 page at 300 dpi is 3508 x 2480 px, as printers expect.
+            px_w, px_h = pixel_size((self.w_mm, self.h_mm), self.dpi)
+            self.fig.set_size_inches((px_w + 0.01) / self.dpi, (px_h + 0.01) / self.dpi)
+        try:
+            with atomic_path(out) as tmp:
+                self.fig.savefig(tmp, format=fmt, dpi=self.dpi, metadata=meta,
+                                 facecolor=self.fig.get_facecolor())
+        finally:
+            self.fig.set_size_inches(self.w_mm / 25.4, self.h_mm / 25.4)
         return out
 
 
@@ -656,6 +661,7 @@ def render_overview(background: Background, places: gpd.GeoDataFrame | None = No
                     structures: gpd.GeoDataFrame | None = None, *, out, lang: str = "zh",
                     size=DEFAULT_SIZE, dpi: float = DEFAULT_DPI, title: str | None = None) -> Path:
     """The region, its units, lakes, innovation structures and places coloured by cluster."""
+    out = _check_out(out)
     page = MapPage(background, title=title or S.label("title_overview", lang),
                    subtitle=_subtitle("overview", lang), lang=lang, size=size, dpi=dpi,
                    sources=("gazetteer", "seeds"))
@@ -672,6 +678,7 @@ def render_transport(background: Background, edges: gpd.GeoDataFrame,
                      nodes: gpd.GeoDataFrame | None = None, *, out, lang: str = "zh",
                      size=DEFAULT_SIZE, dpi: float = DEFAULT_DPI, title: str | None = None) -> Path:
     """Expressways and rail by class and status; stations and interchanges."""
+    out = _check_out(out)
     page = MapPage(background, title=title or S.label("title_transport", lang),
                    subtitle=_subtitle("transport", lang), lang=lang, size=size, dpi=dpi,
                    sources=("network",))
@@ -710,6 +717,7 @@ def render_accessibility(background: Background, origins: gpd.GeoDataFrame, meas
                          k: int = 5, title: str | None = None,
                          destinations: gpd.GeoDataFrame | None = None) -> Path:
     """Choropleth (polygons) or graduated points of one measure, with optional isochrones."""
+    out = _check_out(out)
     _require_columns(origins, (measure,), "origins")
     values = pd.to_numeric(origins[measure], errors="coerce").to_numpy(dtype=float)
     cmap, reverse = S.cmap_for(measure)
@@ -736,6 +744,7 @@ def render_scenario_delta(background: Background, origins: gpd.GeoDataFrame, mea
     For lower-is-better measures (times) a decrease is an improvement and is drawn blue;
     for others an increase is. The middle class holds zero.
     """
+    out = _check_out(out)
     _require_columns(origins, (measure,), "origins")
     values = pd.to_numeric(origins[measure], errors="coerce").to_numpy(dtype=float)
     base = re.sub(r"^(delta_|d_)|_delta$", "", measure)
@@ -759,6 +768,7 @@ def render_node_strength(background: Background, nodes: gpd.GeoDataFrame,
                          size=DEFAULT_SIZE, dpi: float = DEFAULT_DPI, top: int = 10,
                          index_col: str = "composite_index", title: str | None = None) -> Path:
     """Proportional circles (area ~ index) coloured by tier, flow lines by interaction."""
+    out = _check_out(out)
     _require_columns(nodes, (index_col,), "nodes")
     page = MapPage(background, title=title or S.label("title_node_strength", lang),
                    subtitle=_subtitle("node-strength", lang), lang=lang, size=size, dpi=dpi,
@@ -776,6 +786,7 @@ def render_layer(background: Background, data: gpd.GeoDataFrame, *, out, column:
                  dpi: float = DEFAULT_DPI, scheme: str = "NaturalBreaks", k: int = 5,
                  title: str | None = None) -> Path:
     """Any user layer: one colour, classes of a numeric ``column`` or categories of a text one."""
+    out = _check_out(out)
     if data.empty:
         raise InputError("the layer has no features to draw")
     if column is not None:
@@ -1106,6 +1117,13 @@ def _draw_categories(page: MapPage, g: gpd.GeoDataFrame, column: str) -> None:
 
 
 # --- small helpers ----------------------------------------------------------------------
+
+def _check_text_font(texts) -> None:
+    """Fail before drawing when Chinese text is asked for and no CJK font exists."""
+    latin = fonts._fallback_cmap()
+    if any(ord(ch) not in latin for t in texts if t for ch in str(t) if not ch.isspace()):
+        fonts.cjk_font()  # raises MissingDependencyError naming fonts-noto-cjk
+
 
 def _ensure_glyphs(fig) -> None:
     """Every character drawn must be in the CJK face or the Latin fallback: no tofu.

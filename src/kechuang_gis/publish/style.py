@@ -237,15 +237,27 @@ RIVER_STYLE = LineStyle("#6FA8D6", 1.2, None, opacity=0.9)
 LAKE_LABEL_COLOR = "#2E6E9E"
 
 #: Node-strength tiers (1 strongest) -> colour; flows are drawn in FLOW_COLOR.
-TIER_COLORS: dict[int, str] = {1: "#B2182B", 2: "#EF8A62", 3: "#67A9CF", 4: "#BDBDBD"}
+#: Node-strength tiers, strongest first, as analysis/node_strength.py writes them.
+TIERS = ("core", "sub-core", "general")
+TIER_COLORS: dict[str, str] = {"core": "#B2182B", "sub-core": "#EF8A62", "general": "#67A9CF"}
+MISSING_TIER_COLOR = "#BDBDBD"
+TIER_NAMES = {"core": ("核心节点", "Core"), "sub-core": ("次核心节点", "Sub-core"), "general": ("一般节点", "General")}
 FLOW_COLOR = "#3B5B92"
 
 
 def tier_color(tier: object) -> str:
-    try:
-        return TIER_COLORS.get(int(tier), TIER_COLORS[4])
-    except (TypeError, ValueError):
-        return TIER_COLORS[4]
+    return TIER_COLORS.get(str(tier), MISSING_TIER_COLOR)
+
+
+def tier_name(tier: object, lang: str = "zh") -> str:
+    names = TIER_NAMES.get(str(tier))
+    return str(tier) if names is None else names[0 if lang == "zh" else 1]
+
+
+def tiers_present(tiers) -> list[str]:
+    """The tiers that occur, strongest first (unknown labels are left out)."""
+    seen = {str(t) for t in tiers}
+    return [t for t in TIERS if t in seen]
 
 
 # --- colour maps and classification --------------------------------------------------

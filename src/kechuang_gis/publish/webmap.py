@@ -973,11 +973,11 @@ def node_strength(nodes: gpd.GeoDataFrame, flows: gpd.GeoDataFrame | None = None
     pts = pts.iloc[order]
     radii = radii[order]
     tiers = _col(pts, "tier").tolist()
-    tier_keys = sorted({int(t) for t in tiers if not _is_missing(t)}) or [4]
+    tier_keys = S.tiers_present(tiers)
     styles = [{"color": "#333333", "weight": 1, "fillColor": S.tier_color(t), "fillOpacity": 0.8}
               for t in tier_keys] + [{"color": "#333333", "weight": 1, "fillColor": S.tier_color(None),
                                       "fillOpacity": 0.8}]
-    idx = [tier_keys.index(int(t)) if not _is_missing(t) else len(tier_keys) for t in tiers]
+    idx = [tier_keys.index(str(t)) if str(t) in tier_keys else len(tier_keys) for t in tiers]
     names = _names(pts, lang)
     cols = [c for c in ("rank", "tier", index_col, "gravity_strength_index") if c in pts.columns]
     cols += [c for c in pts.columns if c.endswith("_index") and c not in cols][:6]
@@ -986,7 +986,7 @@ def node_strength(nodes: gpd.GeoDataFrame, flows: gpd.GeoDataFrame | None = None
                        for n, (_, r) in zip(names, pts.iterrows(), strict=True)],
                tooltips=names, names=names, fit=True)
     wm.legend(S.label("legend_tier", lang),
-              [LegendItem("circle", dict(styles[i], radius=6), f"{S.label('tier', lang)} {t}")
+              [LegendItem("circle", dict(styles[i], radius=6), S.tier_name(t, lang))
                for i, t in enumerate(tier_keys)],
               note=S.label("legend_size", lang))
     rank = pd.to_numeric(_col(pts, "rank"), errors="coerce")
