@@ -1,0 +1,110 @@
+"""Headless Chromium for tests: system browser, all non-local network blocked and logged.
+
+Used by every browser test (web maps, generated maps, screenshots) so the launch flags,
+the blocking and the request accounting are the same everywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from urllib.parse import urlparse
+
+from conftest import require, require_executable
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+#: Opens every popup and tooltip of every drawn feature; returns what was opened.
+OPEN_ALL = """
+var opened = 0, tips = 0, texts = [];
+KG.layers.forEach(function (e) {
+  e.layer.eachLayer(function (l) {
+    if (!KG.map.hasLayer(l)) { return; }
+    var at = l.getLatLng ? l.getLatLng() : (l.getBounds ? l.getBounds().getCenter() : null);
+    if (l.getPopup && l.getPopup()) {
+      l.openPopup(at);
+      var el = l.getPopup().getElement();
+      if (el && el.offsetParent !== null) { opened += 1; texts.push(el.textContent); }
+      l.closePopup();
+    }
+    if (l.getTooltip && l.getTooltip()) {
+      l.openTooltip(at);
+      var t = l.getTooltip().getElement();
+      if (t) { tips += 1; texts.push(t.textContent); }
+      l.closeTooltip();
+    }
+  });
+});
+return {opened: opened, tips: tips, texts: texts};
+"""
+
+
+def _executable(path: str, name: str, package: str) -> str:
+    return path if Path(path).exists() else require_executable(name, package)
+
+
+@contextlib.contextmanager
+def chromium_driver(width: int = 1200, height: int = 900):
+    """A selenium Chrome driver on Debian's chromium; skips (fails under CI) without it."""
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:  # pragma: no cover
+        require(False, "selenium is not installed")
+    browser = _executable(CHROMIUM, "chromium", "chromium")
+    drv_path = _executable(CHROMEDRIVER, "chromedriver", "chromium-driver")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = browser
+    profile = tempfile.mkdtemp(prefix="kg-chrome-")
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+              "--disable-background-networking", "--disable-component-update", "--disable-sync",
+              "--disable-default-apps", "--disable-extensions", f"--window-size={width},{height}",
+              f"--user-data-dir={profile}",
+              "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost"):
+        opts.add_argument(a)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    opts.set_capability("unhandledPromptBehavior", "ignore")
+    drv = webdriver.Chrome(service=Service(drv_path), options=opts)
+    try:
+        drv.execute_cdp_cmd("Network.enable", {})
+        drv.execute_cdp_cmd("Network.setBlockedURLs",
+                            {"urls": ["http://*", "https://*", "ws://*", "wss://*", "ftp://*"]})
+        drv.get("about:blank")
+        drv.get_log("performance")  # drop start-up noise (the new-tab page's own requests)
+        drv.get_log("browser")
+        yield drv
+    finally:
+        drv.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def non_local_requests(drv) -> list[str]:
+    """Every request since the last call that went (or tried to go) off this machine."""
+    urls = []
+    for entry in drv.get_log("performance"):
+        msg = json.loads(entry["message"])["message"]
+        if msg.get("method") not in ("Network.requestWillBeSent", "Network.webSocketCreated"):
+            continue
+        url = msg["params"].get("request", {}).get("url") or msg["params"].get("url", "")
+        p = urlparse(url)
+        if p.scheme in ("file", "data", "blob", "about", "chrome", "devtools"):
+            continue
+        if p.hostname in LOCAL_HOSTS:
+            continue
+        urls.append(url)
+    return urls
+
+
+def no_alert(drv) -> bool:
+    from selenium.common.exceptions import NoAlertPresentException
+
+    try:
+        _ = drv.switch_to.alert
+    except NoAlertPresentException:
+        return True
+    return False
