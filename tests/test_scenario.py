@@ -140,7 +140,7 @@ def test_remove_and_readd_rail_line_gives_the_base_back_exactly(emb):
     data = embedded.read_embedded()
     line = data.lines.set_index("line_id").loc["husuhu_hsr"]
     stations = ", ".join(f'{{id = "{s}", name = "{s}"}}' for s in line["stations"])
-    speed = embedded._line_speed(line.to_dict())  # the speed the builder ran the line at
+    speed = embedded.line_speed(line.to_dict())  # the speed the builder ran the line at
     text = f"""
 name = "round trip"
 [[remove]]

@@ -127,7 +127,7 @@ def strength():
     nodes["id"] = names
     nodes["composite_index"] = [1.0, 0.8, 0.6, 0.45, 0.5, 0.2, 0.35, 0.3]
     nodes["rank"] = nodes["composite_index"].rank(ascending=False, method="first").astype(int)
-    nodes["tier"] = [1, 1, 2, 2, 2, 4, 3, 3]
+    nodes["tier"] = ["core", "core", "sub-core", "sub-core", "sub-core", "general", "general", "general"]
     flows = []
     for i in range(len(names)):
         for j in range(i + 1, len(names)):
@@ -213,6 +213,11 @@ def test_each_kind_renders_png_of_requested_size(kind, cjk, background, inputs, 
     assert len(np.unique(rgb.reshape(-1, 3), axis=0)) > 200
     assert (rgb.min(axis=2) < 100).mean() > 0.003
     assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left behind
+    if kind == "node-strength":  # tiers drawn in the shared style's colours
+        from kechuang_gis.publish import style
+
+        core = np.array([int(style.TIER_COLORS["core"][i:i + 2], 16) for i in (1, 3, 5)])
+        assert (np.abs(rgb - core).max(axis=2) <= 16).sum() > 20
 
 
 def test_a4_at_300_dpi(cjk, background, inputs, tmp_path):

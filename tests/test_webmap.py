@@ -62,8 +62,8 @@ def test_transport_draws_each_link_once_with_status_dashes(pages):
     layers = C.geo_layers(pages["transport"][2])
     road, rail = layers["高速公路与道路"], layers["铁路"]
     assert len(road["features"]) == 1 and len(rail["features"]) == 1
-    rail_style = re.search(r'KG\.geo\("铁路", .*?, (\{"styles".*\})\);', pages["transport"][2]).group(1)
-    st = json.loads(rail_style)["styles"][0]
+    opts = {name: o for name, _, o in C.raw_layers(pages["transport"][2])}
+    st = opts["铁路"]["styles"][0]
     assert st["dashArray"] == "3 6"  # planned: dotted, 1 x 2 width units of a 3 px line
 
 
@@ -193,8 +193,12 @@ def test_region_overview_size_is_reasonable(tmp_path):
     page = (tmp_path / "o.html").read_text(encoding="utf-8")
     assert size < 1_600_000
     # no coordinate in the embedded data carries more than 5 decimals
-    data = "".join(m.group(2) for m in C._GEO.finditer(page))
-    assert not re.search(r"\d+\.\d{6,}", re.sub(r'"p":"[^"]*"', "", data))
+    # coordinates are integers of 1e-5 degree: no more than 5 decimals once decoded
+    for _, data, _ in C.raw_layers(page):
+        if "s" in data:
+            assert data["s"] == 100000
+            xy = C.coords(C.decode(data))
+            np.testing.assert_allclose(xy, np.round(xy, 5), rtol=0, atol=1e-9)
 
 
 def test_same_input_gives_the_same_file():
@@ -235,8 +239,8 @@ def test_cli_layer_writes_the_map_and_reports_its_size(tmp_path, capsys):
     msg = capsys.readouterr().out
     assert f"wrote {out}" in msg and "KiB" in msg
     page = out.read_text(encoding="utf-8")
-    # escaped for HTML, then its '&' escaped again for the script: \u0026lt;b\u0026gt;
-    assert "\\u0026lt;b\\u0026gt;x" in page and "<b>x</b>" not in page
+    # plain text in the data (the browser writes it with textContent), '<' escaped for the script
+    assert "\\u003cb\\u003ex\\u003c/b\\u003e" in page and "<b>x</b>" not in page
 
 
 def test_cli_bad_popup_column_leaves_no_file(tmp_path, capsys):

@@ -148,13 +148,97 @@ def build_all(basemap: str = "none", offline: bool = True) -> dict[str, tuple[W.
     return maps
 
 
-_GEO = re.compile(r"KG\.geo\((\"(?:[^\"\\]|\\.)*\"), (\{\"type\":\"FeatureCollection\".*\}), "
-                  r"(\{\"styles\".*\})\);\s*$", re.MULTILINE)
+_GEO = re.compile(r"KG\.geo\(\w+, (\"(?:[^\"\\]|\\.)*\"), (\{.*\}), (\{\"styles\".*\})\);\s*$",
+                  re.MULTILINE)
+_TYPES = {1: "Point", 2: "LineString", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString",
+          6: "MultiPolygon", 7: "GeometryCollection"}
+
+
+def _path(a: list[int], scale: float, closed: bool = False) -> list[list[float]]:
+    xy = np.cumsum(np.asarray(a, dtype=np.int64).reshape(-1, 2), axis=0) / scale
+    out = xy.tolist()
+    return out + [out[0]] if closed and out else out
+
+
+def _geometry(code: int, a: list, scale: float) -> dict:
+    t = _TYPES[code]
+    if t == "Point":
+        return {"type": t, "coordinates": _path(a, scale)[0]}
+    if t == "LineString":
+        return {"type": t, "coordinates": _path(a, scale)}
+    if t == "Polygon":
+        return {"type": t, "coordinates": [_path(r, scale, True) for r in a]}
+    if t == "MultiPoint":
+        return {"type": t, "coordinates": [_path(p, scale)[0] for p in a]}
+    if t == "MultiLineString":
+        return {"type": t, "coordinates": [_path(p, scale) for p in a]}
+    if t == "MultiPolygon":
+        return {"type": t, "coordinates": [[_path(r, scale, True) for r in p] for p in a]}
+    return {"type": t, "geometries": [_geometry(c, g, scale) for c, g in a]}
+
+
+def _popup_text(p: dict, i: int) -> str:
+    """The texts of a feature's popup, one per line (labels and values as stored)."""
+    parts = [p["h"][i]] if p.get("h") and p["h"][i] else []
+    if p.get("s") and p["s"][i]:
+        parts.append(p["s"][i])
+    for j, label in enumerate(p["l"]):
+        v = p["v"][i][j]
+        if v is None:
+            continue
+        if p.get("d") and p["d"][j] is not None:
+            v = p["d"][j][v]
+        parts.append(f"{label}: {v}")
+    if p.get("x") and p["x"][i]:
+        parts.append(p["x"][i][0])
+        parts.extend(p["x"][i][1])
+    return "\n".join(parts)
+
+
+def decode(data: dict, layers: dict[str, dict] | None = None) -> dict:
+    """A page layer's compact data as a GeoJSON FeatureCollection; properties: c style,
+    r radius, n search name, t tooltip text, p popup text, v popup values (decoded)."""
+    if "ref" in data:
+        src = layers[data["ref"]]
+        data = {**data, "g": src["g"], "x": src["x"], "s": src["s"], "p": data.get("p", src.get("p"))}
+    feats = []
+    p = data.get("p")
+    for i in range(data["f"]):
+        code = data["g"] if isinstance(data["g"], int) else data["g"][i]
+        props: dict = {"c": data["c"][i] if "c" in data else 0}
+        if "r" in data:
+            props["r"] = data["r"][i]
+        if data.get("n") and data["n"][i]:
+            props["n"] = data["n"][i]
+        if p is not None:
+            props["p"] = _popup_text(p, i)
+            props["v"] = [None if v is None else (p["d"][j][v] if p.get("d") and p["d"][j] else v)
+                          for j, v in enumerate(p["v"][i])]
+        if "t" in data:
+            if data["t"][i]:
+                props["t"] = data["t"][i]
+        elif "tc" in data:
+            props["t"] = f"{p['l'][data['tc']]}: {props['v'][data['tc']]}"
+        feats.append({"type": "Feature", "properties": props,
+                      "geometry": _geometry(code, data["x"][i], data["s"])})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def raw_layers(html: str) -> list[tuple[str, dict, dict]]:
+    """(layer name as escaped for HTML, compact data, options) in page order."""
+    return [(json.loads(m.group(1)), json.loads(m.group(2)), json.loads(m.group(3)))
+            for m in _GEO.finditer(html)]
 
 
 def geo_layers(html: str) -> dict[str, dict]:
-    """Layer name (as escaped for HTML) -> the FeatureCollection embedded in the page."""
-    return {json.loads(m.group(1)): json.loads(m.group(2)) for m in _GEO.finditer(html)}
+    """Layer name (as escaped for HTML) -> the layer as a decoded FeatureCollection."""
+    by_id: dict[str, dict] = {}
+    out = {}
+    for name, data, opts in raw_layers(html):
+        if "id" in opts:
+            by_id[opts["id"]] = data
+        out[name] = decode(data, by_id)
+    return out
 
 
 def coords(fc: dict) -> np.ndarray:

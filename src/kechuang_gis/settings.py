@@ -25,6 +25,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent.parent
 GEODATA_DIR = Path(os.environ.get("KECHUANG_GEODATA", REPO_DIR / "geodata"))
 SEEDS_DIR = Path(os.environ.get("KECHUANG_SEEDS", REPO_DIR / "seeds"))
+SCENARIOS_DIR = Path(os.environ.get("KECHUANG_SCENARIOS", REPO_DIR / "scenarios"))
 #: Cache for anything fetched from the network on request (Overpass, Nominatim, AMap).
 CACHE_DIR = Path(os.environ.get("KECHUANG_CACHE", Path.home() / ".cache" / "kechuang-gis"))
 

@@ -8,9 +8,11 @@ limits), so the same :func:`solve_batch` runs in this process or, unchanged, on 
 worker that received the problem once (see :mod:`.distributed`): results are identical
 by construction.
 
-Threads do not help: scipy 1.17's ``dijkstra`` holds the GIL (two threads on a 1M-node
-grid take as long as one, measured in ``bench/accessibility.py``), so parallelism is
-by processes through Dask.
+Threads are not used: two threads running ``dijkstra`` on a 1M-node grid took as long
+as one (scipy 1.17). On the 2-vCPU benchmark machine two *processes* did not scale
+either (the search is memory-bound and the vCPUs share a core's throughput: even a pure
+Python loop only ran 1.3x faster on two processes), so the GIL question stays open
+there; parallelism goes through Dask processes, which scale across real machines.
 
 Units are seconds; unreachable (or beyond the limit) is ``inf`` here. Public outputs
 convert to minutes with NaN (:mod:`.accessibility`).

@@ -95,7 +95,7 @@ LOWER_IS_BETTER = ("nearest_time_min",)
 #: The shipped scenario ``kechuang-gis run`` includes (see :func:`run_default_scenario`).
 DEFAULT_SCENARIO = "tongsujiayong.toml"
 #: Folder of the shipped scenarios.
-SCENARIO_DIR = settings.REPO_DIR / "scenarios"
+SCENARIO_DIR = settings.SCENARIOS_DIR
 OUTPUTS = ("delta.parquet", "node_strength_delta.csv", "changed.parquet", "summary.md",
            "summary_by_county.csv", "meta.json")
 
@@ -417,14 +417,14 @@ def _select(edges: gpd.GeoDataFrame, t: dict) -> tuple[np.ndarray, str]:
 
 def _node_names(nodes: gpd.GeoDataFrame) -> dict[str, list[int]]:
     """Every accepted spelling of every node (name, name without 站, English, slug) -> ids."""
-    from ..network.embedded import _station_names  # noqa: PLC2701 - reused on purpose
+    from ..network.embedded import station_names
 
     out: dict[str, list[int]] = {}
     name_en = nodes["name_en"] if "name_en" in nodes.columns else pd.Series("", index=nodes.index)
     slug = nodes["slug"] if "slug" in nodes.columns else nodes["id"].astype(str)
     for nid, zh, en, sl in zip(nodes["id"], nodes["name"], name_en, slug, strict=True):
         row = pd.Series({"name_zh": "" if zh is None else str(zh), "name_en": "" if en is None else str(en)})
-        for n in _station_names(str(sl), row) | {str(nid)}:
+        for n in station_names(str(sl), row) | {str(nid)}:
             if n and n != "nan" and n != "none":
                 out.setdefault(n, []).append(int(nid))
     return out
@@ -621,7 +621,7 @@ def _add_line(t: dict, nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, scn: Sc
                 "operating_speed_kmh": speed, "design_speed_kmh": np.nan, "status": t["status"],
                 "opened": str(t.get("opened", "") or ""), "stations": seq}
         lines = pd.concat([pd.DataFrame([line]), _context_lines(edges, table)], ignore_index=True)
-        raw = emb._rail_edges(lines, pts, STATUSES)
+        raw = emb.rail_edges(lines, pts, STATUSES)
         raw = raw[raw["source_id"] == line_id].copy()
         if "dwell_min" in t and t["dwell_min"] != settings.RAIL_DWELL_MIN:
             # The builder uses the default dwell; rescale the dwell part of each edge.
@@ -635,7 +635,7 @@ def _add_line(t: dict, nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, scn: Sc
         route = pd.DataFrame([{"route_id": line_id, "ref": t.get("ref") or None, "name_zh": t["name"],
                                "status": t["status"], "opened": str(t.get("opened", "") or ""),
                                "speed_kmh": float(speed), "waypoints": seq}])
-        raw = emb._road_edges(route, pts, STATUSES)
+        raw = emb.road_edges(route, pts, STATUSES)
         raw["class"] = t["class"]
     raw["source"] = f"scenario: {scn.name}"
 
@@ -649,12 +649,12 @@ def _add_line(t: dict, nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, scn: Sc
             if len(road) else road["status"]
         cand = pd.concat([new_df.assign(mode="rail"), road])
         cand = cand.rename(columns={"name_zh": "name"})
-        transfers, _missing = emb._transfer_edges(cand.reset_index(drop=True), STATUSES)
+        transfers, _missing = emb.transfer_edges(cand.reset_index(drop=True), STATUSES)
         if len(transfers):
             transfers["source"] = f"scenario: {scn.name}"
             parts.append(transfers)
     raw_all = pd.concat(parts, ignore_index=True)
-    _, e_gdf = emb._frames(frame_nodes, raw_all)
+    _, e_gdf = emb.edge_frames(frame_nodes, raw_all)
     e_gdf = e_gdf[[c for c in e_gdf.columns if c in edges.columns or c in ("u", "v", "key")]]
 
     new_nodes = _new_nodes(new_df, nodes, t, rail)
@@ -691,7 +691,7 @@ def _context_lines(edges: gpd.GeoDataFrame, table: pd.DataFrame) -> pd.DataFrame
 
 
 def _frame_nodes(pts: pd.DataFrame) -> pd.DataFrame:
-    """The node table ``embedded._frames`` expects, for the ids and positions of ``pts``."""
+    """The node table ``embedded.edge_frames`` expects, for the ids and positions of ``pts``."""
     df = pts.reset_index(drop=True).rename(columns={"name_zh": "name", "id": "node_id"})
     for col in ("county_adcode", "precision_m", "opened", "lines", "mode"):
         df[col] = None

@@ -54,13 +54,21 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _report_warnings(caught) -> None:
-    data = [w for w in caught if issubclass(w.category, DataWarning)]
-    for w in data:
-        print(f"warning: {w.message}", file=sys.stderr)
+    """Print each distinct data warning once (with a count) and re-emit the others once."""
+    seen: dict[tuple, int] = {}
+    first: dict[tuple, warnings.WarningMessage] = {}
+    for w in caught:
+        key = (w.category, str(w.message))
+        seen[key] = seen.get(key, 0) + 1
+        first.setdefault(key, w)
+    data = [k for k in seen if issubclass(k[0], DataWarning)]
+    for key in data:
+        times = f" (x{seen[key]})" if seen[key] > 1 else ""
+        print(f"warning: {key[1]}{times}", file=sys.stderr)
     if data:
         print(f"{len(data)} warning(s)", file=sys.stderr)
-    for w in caught:
-        if not issubclass(w.category, DataWarning):
+    for key, w in first.items():
+        if not issubclass(key[0], DataWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 

@@ -30,7 +30,7 @@ ACCESS_FILES = {"origins": ("origins.parquet", "origins.gpkg", "origins.geojson"
 NODE_FILES = {"nodes": ("node_strength.parquet", "node_strength.gpkg", "node_strength.csv"),
               "flows": ("flows.parquet", "flows.gpkg", "flows.geojson")}
 #: Default measure per kind when --measure is not given.
-DEFAULT_MEASURE = {"accessibility": "nearest_time_min", "scenario-delta": "delta_nearest_time_min"}
+DEFAULT_MEASURE = {"accessibility": "nearest_time_min", "scenario-delta": "nearest_time_min_delta"}
 LAND_FILE = PACKAGE_DIR / "data" / "mainland_china.geojson"
 
 

@@ -125,9 +125,9 @@ def build_embedded(modes: list[str] | None = None, statuses: Iterable[str] | str
 
     parts: list[pd.DataFrame] = []
     if "rail" in modes_:
-        parts.append(_rail_edges(data.lines, stations, statuses_))
+        parts.append(rail_edges(data.lines, stations, statuses_))
     if "road" in modes_:
-        parts.append(_road_edges(data.routes, road_nodes, statuses_))
+        parts.append(road_edges(data.routes, road_nodes, statuses_))
     edges = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     if edges.empty:
         raise NetworkError(f"the embedded network has no {'/'.join(modes_)} edges with status "
@@ -136,10 +136,10 @@ def build_embedded(modes: list[str] | None = None, statuses: Iterable[str] | str
     nodes = _nodes(edges, data, statuses_)
     missing_transfer: list[str] = []
     if {"road", "rail"} <= set(modes_):
-        transfers, missing_transfer = _transfer_edges(nodes, statuses_)
+        transfers, missing_transfer = transfer_edges(nodes, statuses_)
         edges = pd.concat([edges, transfers], ignore_index=True)
 
-    nodes_gdf, edges_gdf = _frames(nodes, edges)
+    nodes_gdf, edges_gdf = edge_frames(nodes, edges)
     meta = {
         "source": "embedded",
         "area": "Taihu region strategic network (两区六市 and links to neighbouring hubs)",
@@ -396,7 +396,7 @@ def _section(seq: list[str], text: str, st: pd.DataFrame) -> tuple[int, int] | N
         return None
     idx = []
     for part in parts:
-        pos = [i for i, s in enumerate(seq) if part in _station_names(s, st.loc[s])]
+        pos = [i for i, s in enumerate(seq) if part in station_names(s, st.loc[s])]
         if len(pos) != 1:
             return None
         idx.append(pos[0])
@@ -404,7 +404,7 @@ def _section(seq: list[str], text: str, st: pd.DataFrame) -> tuple[int, int] | N
     return (i, j) if i < j else None
 
 
-def _station_names(sid: str, row: pd.Series) -> set[str]:
+def station_names(sid: str, row: pd.Series) -> set[str]:
     zh, en = str(row["name_zh"]), str(row["name_en"]).lower()
     return {sid.lower(), zh, zh.removesuffix("站"), en, en.removesuffix(" railway station"),
             en.removesuffix(" station")}
@@ -428,7 +428,7 @@ def rail_run_time_s(length_m: float, speed_kmh: float) -> float:
     return peak / a + peak / b
 
 
-def _rail_edges(lines: pd.DataFrame, st: pd.DataFrame, statuses: tuple[str, ...]) -> pd.DataFrame:
+def rail_edges(lines: pd.DataFrame, st: pd.DataFrame, statuses: tuple[str, ...]) -> pd.DataFrame:
     """Directed rail edges of every line: local and express services, status-aware.
 
     *Status.* At each status level a line joins, in order, those of its stations that
@@ -454,7 +454,7 @@ def _rail_edges(lines: pd.DataFrame, st: pd.DataFrame, statuses: tuple[str, ...]
     served = {level: _lines_at(lines, rank_st, STATUS_RANK[level]) for level in STATUSES}
     rows = []
     for line in lines.sort_values("line_id").to_dict("records"):
-        speed = _line_speed(line)
+        speed = line_speed(line)
         seen: set[tuple[str, str]] = set()
         for level in STATUSES[STATUS_RANK[line["status"]]:]:
             sub = [s for s in line["stations"] if rank_st[s] <= STATUS_RANK[level]]
@@ -490,7 +490,7 @@ def _rail_edges(lines: pd.DataFrame, st: pd.DataFrame, statuses: tuple[str, ...]
     return df
 
 
-def _line_speed(line: dict) -> float:
+def line_speed(line: dict) -> float:
     """Cruise speed of a line: its published operating speed, else the class default.
 
     The design speed is deliberately not used: Chinese lines built for 350 km/h have run
@@ -513,7 +513,7 @@ def _lines_at(lines: pd.DataFrame, rank_st: pd.Series, level: int) -> dict[str, 
     return count
 
 
-def _road_edges(routes: pd.DataFrame, rn: pd.DataFrame, statuses: tuple[str, ...]) -> pd.DataFrame:
+def road_edges(routes: pd.DataFrame, rn: pd.DataFrame, statuses: tuple[str, ...]) -> pd.DataFrame:
     rows = []
     default = settings.ROAD_SPEED_KMH["motorway"]
     for r in routes.sort_values("route_id").itertuples(index=False):
@@ -577,7 +577,7 @@ def _nodes(edges: pd.DataFrame, data: EmbeddedData, statuses: tuple[str, ...]) -
     return nodes.sort_values("slug").reset_index(drop=True)
 
 
-def _transfer_edges(nodes: pd.DataFrame, statuses: tuple[str, ...]) -> tuple[pd.DataFrame, list[str]]:
+def transfer_edges(nodes: pd.DataFrame, statuses: tuple[str, ...]) -> tuple[pd.DataFrame, list[str]]:
     """Station <-> nearest road nodes: detoured distance at access speed + transfer penalty.
 
     Nearest nodes are chosen per status level among the stations and road nodes open at
@@ -626,7 +626,7 @@ def _transfer_edges(nodes: pd.DataFrame, statuses: tuple[str, ...]) -> tuple[pd.
     return pd.DataFrame(rows), missing
 
 
-def _frames(nodes: pd.DataFrame, edges: pd.DataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+def edge_frames(nodes: pd.DataFrame, edges: pd.DataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     ids = dict(zip(nodes["slug"], nodes["node_id"], strict=True))
     xy = dict(zip(nodes["slug"], zip(nodes["lon"], nodes["lat"], strict=True), strict=True))
     n = nodes.rename(columns={"node_id": "id"})

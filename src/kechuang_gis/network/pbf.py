@@ -34,6 +34,7 @@ from .simplify import (
     merge_pieces,
     pieces_from_ways,
     pieces_to_edges,
+    release_memory,
     small_components,
     unique,
 )
@@ -179,6 +180,7 @@ def read_pbf_frames(path: str | Path, *, area=None, roads: str = "regional",
     keep_way = attrs["keep"].to_numpy()
     wanted = unique(refs)
     node_ids, node_lon, node_lat = _scan_nodes(path, wanted, progress)
+    release_memory()
 
     # Flat arrays over way-node positions; drop ways the full rules reject.
     way_of = np.repeat(np.arange(len(way_ids)), way_len)
@@ -262,12 +264,16 @@ def read_pbf_frames(path: str | Path, *, area=None, roads: str = "regional",
     del refs, node, lon, lat, seg_len, seg_time, seg_ok, way_of, ks, inside, present
     merged = merge_pieces(pieces, forced)
     del pieces
+    release_memory()
     used = unique(np.concatenate([merged.start, merged.end]))
-    kind = np.where(forced[used], "station", "junction").astype(object)
+    # Take from a two-element object array: one shared str object, not one per node.
+    kind = np.array(["junction", "station"], dtype=object)[forced[used].astype(np.intp)]
     names = [named.get(int(i)) for i in used] if named else [None] * len(used)
     nodes = gpd.GeoDataFrame({"id": node_ids[used], "kind": kind, "name": pd.Series(names, dtype=object)},
                              geometry=gpd.points_from_xy(node_lon[used], node_lat[used]), crs=WGS84)
     edges = pieces_to_edges(merged, node_ids, table)
+    del merged
+    release_memory()
     return nodes, edges, report, source
 
 

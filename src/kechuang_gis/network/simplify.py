@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 
 import geopandas as gpd
 import numpy as np
@@ -77,6 +78,28 @@ def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     out[0] = starts[0]
     out[offsets[1:]] = starts[1:] - (starts[:-1] + lengths[:-1] - 1)
     return np.cumsum(out)
+
+
+@lru_cache(maxsize=1)
+def _libc_trim():
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        return None
+
+
+def release_memory() -> None:
+    """Hand freed heap pages back to the OS (glibc ``malloc_trim``).
+
+    Large builds interleave short-lived numpy temporaries with millions of small GEOS
+    allocations; glibc then keeps the freed pages and the resident size grows far past
+    what is live. Trimming between phases keeps the peak close to the live data.
+    """
+    trim = _libc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def unique(x: np.ndarray, return_inverse: bool = False):
@@ -284,24 +307,23 @@ def pieces_to_edges(p: Pieces, node_ids: np.ndarray, attrs: pd.DataFrame) -> gpd
     idx = np.concatenate([np.arange(n), two])
     cnt = np.diff(p.ptr)[idx]
     first = p.ptr[idx]
-    pos = ranges(first, cnt)
-    rev_rows = np.arange(n, len(idx))
-    if len(rev_rows):
-        # Reversed rows occupy the tail of ``pos``: mirror each range in place.
-        tail = int(cnt[:n].sum())
-        c, f = cnt[n:], first[n:]
-        off = pos[tail:] - np.repeat(f, c)
-        pos[tail:] = np.repeat(f + c - 1, c) - off
-    offsets = np.concatenate([[0], np.cumsum(cnt)])
+    rev = np.arange(len(idx)) >= n
     geom = np.empty(len(idx), dtype=object)
-    # In chunks: the coordinate copies stay small next to the geometries themselves.
+    # In chunks, so the coordinate copies stay small next to the geometries themselves.
     for lo in range(0, len(idx), GEOMETRY_CHUNK):
         hi = min(lo + GEOMETRY_CHUNK, len(idx))
-        sel = pos[offsets[lo]:offsets[hi]]
+        c, f = cnt[lo:hi], first[lo:hi]
+        pos = ranges(f, c)
+        r = np.repeat(rev[lo:hi], c)
+        if r.any():
+            # Reversed rows: mirror the coordinate positions within each range.
+            off = pos - np.repeat(f, c)
+            pos = np.where(r, np.repeat(f + c - 1, c) - off, pos)
         geom[lo:hi] = shapely.from_ragged_array(
-            shapely.GeometryType.LINESTRING, np.column_stack([p.lon[sel], p.lat[sel]]),
-            (offsets[lo:hi + 1] - offsets[lo],))
-    del pos
+            shapely.GeometryType.LINESTRING, np.column_stack([p.lon[pos], p.lat[pos]]),
+            (np.concatenate([[0], np.cumsum(c)]),))
+        del pos
+        release_memory()
     a = np.concatenate([p.start, p.end[two]])
     b = np.concatenate([p.end, p.start[two]])
     grp = p.group[idx]

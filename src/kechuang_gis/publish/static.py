@@ -45,6 +45,8 @@ PAPER_MM: dict[str, tuple[float, float]] = {
 }
 DEFAULT_SIZE = "A4"
 DEFAULT_DPI = 300
+#: Polygon layers with more features than this are rasterized in PDF/SVG output.
+RASTERIZE_ABOVE = 20_000
 #: Fixed salt for SVG element ids, so SVG output is reproducible.
 SVG_HASHSALT = "kechuang-gis"
 #: Window of the inset locator map (lon_min, lat_min, lon_max, lat_max): the Yangtze
@@ -125,6 +127,7 @@ class _Block:
     labels: list[str]
     ncol: int = 1
     plain: bool = False  # text rows without symbols (a ranked list)
+    optional: bool = False  # left out first when the panel is full
 
 
 @dataclass
@@ -148,11 +151,10 @@ def _rc_params() -> dict:
           "font.size": 8.0, "legend.title_fontsize": 8.0, "hatch.linewidth": 0.5}
     try:
         rc.update(fonts.rc_params())
-    except MissingDependencyError as exc:
+    except MissingDependencyError:
         # Latin-only maps (lang=en on Latin data) can still be drawn; _ensure_glyphs
         # raises this error if any text turns out to need Chinese glyphs.
         rc.update({"font.family": [fonts.LATIN_FALLBACK], "axes.unicode_minus": False})
-        rc["_missing_font"] = str(exc)
     return rc
 
 
@@ -172,10 +174,9 @@ def _styled(func):
 
 
 def _rc_context(rc: dict):
-    """matplotlib.rc_context without our private keys."""
     import matplotlib
 
-    return matplotlib.rc_context({k: v for k, v in rc.items() if not k.startswith("_")})
+    return matplotlib.rc_context(rc)
 
 
 
@@ -309,8 +310,13 @@ class MapPage:
     # -- background --------------------------------------------------------------------
     @_styled
     def draw_background(self, *, counties: bool = True, city_labels: bool = True,
-                        lake_labels: bool = True, city_fill: str | None = None) -> None:
-        """Land, neighbouring cities, study-area units and counties, lakes, rivers."""
+                        lake_labels: bool = True, city_fill: str | None = None,
+                        boundaries_on_top: bool = False) -> None:
+        """Land, neighbouring cities, study-area units and counties, lakes, rivers.
+
+        ``boundaries_on_top`` draws the unit boundaries above the data (choropleths
+        would hide them otherwise).
+        """
         ax, k, bg = self.ax, self.k, self.bg
         clip = shapely.box(*_pad(self.extent, 0.05))
         if bg.land is not None:
@@ -322,11 +328,12 @@ class MapPage:
         city.plot(ax=ax, facecolor=city_fill or land_style.fill, edgecolor="none", zorder=1)
         if counties and bg.county is not None:
             self._poly(bg.county, S.BACKGROUND["admin_county"], clip=clip, z=2)
-        self._poly(bg.city, S.BACKGROUND["admin_city"], clip=clip, z=3, fill=False)
+        top = 9.0 if boundaries_on_top else 0.0
+        self._poly(bg.city, S.BACKGROUND["admin_city"], clip=clip, z=3 + top, fill=False)
         outline = shapely.union_all(np.asarray(city.geometry.values))
         gpd.GeoSeries([outline], crs=METRIC_CRS).boundary.plot(
             ax=ax, color=S.BACKGROUND["study_area"].edge,
-            linewidth=S.BACKGROUND["study_area"].width * 0.75 * k, zorder=4)
+            linewidth=S.BACKGROUND["study_area"].width * 0.75 * k, zorder=4 + top)
         if bg.rivers is not None and len(bg.rivers):
             riv = self.project(bg.rivers, simplify=True)
             riv.plot(ax=ax, zorder=8.5, **_scaled(S.RIVER_STYLE.mpl(), k))
@@ -541,48 +548,51 @@ class MapPage:
                              ax_y + 1.5 * size))
 
     def _draw_legends(self) -> None:
-        """Stack the legend blocks top-down in the panel; shrink the font if they overflow."""
+        """Stack the legend blocks in the panel, never over the map.
+
+        When they overflow: first use two columns, then leave out optional blocks (the
+        ranked list), then shrink the text, down to 60 %; past that, a counted warning.
+        """
         renderer = self.fig.canvas.get_renderer()
-        scale = 1.0
-        for _attempt in range(6):
-            legends, ok = self._stack_legends(renderer, scale)
+        blocks = list(self.blocks)
+        attempts = [(1.0, 1), (1.0, 2)]
+        if any(b.optional for b in blocks):
+            attempts += [(1.0, 1, "drop"), (1.0, 2, "drop")]
+        attempts += [(sc, 2, "drop") for sc in (0.9, 0.8, 0.7, 0.6)]
+        for attempt in attempts:
+            scale, columns = attempt[0], attempt[1]
+            use = [b for b in blocks if not (len(attempt) > 2 and b.optional)]
+            columns = columns if self.landscape else max(2, min(3, len(use)))
+            legends, ok = self._stack_legends(renderer, use, scale, columns)
             if ok:
                 return
             for lg in legends:
                 lg.remove()
-            scale *= 0.88
-        warn_count("legend entries that did not fit the panel (shown smaller)", 1)
-        self._stack_legends(renderer, scale)
+        warn_count("legend block(s) that do not fit the panel (use a larger --size)", 1)
+        self._stack_legends(renderer, [b for b in blocks if not b.optional], 0.6, 2)
 
-    def _stack_legends(self, renderer, scale: float):
+    def _stack_legends(self, renderer, blocks, scale: float, columns: int):
         panel = self.panel
-        y, legends = 1.0, []
-        landscape = self.landscape
-        columns = 1 if landscape else max(1, min(3, len(self.blocks)))
+        legends = []
         col_w = 1.0 / columns
         col_y = [1.0] * columns
-        for block in self.blocks:
-            c = int(np.argmax(col_y)) if not landscape else 0
-            y = col_y[c]
+        for block in blocks:
+            c = int(np.argmax(col_y))  # the column with most room left
+            plain = {"handlelength": 0.0, "handletextpad": 0.0} if block.plain else \
+                {"handlelength": 2.2, "handletextpad": 0.6}
             lg = panel.legend(block.handles, block.labels, title=block.title,
-                              loc="upper left", bbox_to_anchor=(c * col_w, y), frameon=False,
+                              loc="upper left", bbox_to_anchor=(c * col_w, col_y[c]), frameon=False,
                               fontsize=self.fs("legend") * scale, ncol=block.ncol,
                               title_fontproperties={"size": self.fs("legend_title") * scale,
                                                     "weight": "bold"},
                               alignment="left", borderaxespad=0.0, borderpad=0.2,
-                              handleheight=1.0, labelspacing=0.35,
-                              **({} if block.plain else {"handlelength": 2.2}),
-                              columnspacing=1.0,
-                              handletextpad=0.0 if block.plain else 0.6,
-                              **({"handlelength": 0.0} if block.plain else {}))
+                              handleheight=1.0, labelspacing=0.35, columnspacing=1.0, **plain)
             panel.add_artist(lg)
             legends.append(lg)
             bb = lg.get_window_extent(renderer).transformed(panel.transAxes.inverted())
-            col_y[c] = bb.y0 - 0.025
-            width_ok = bb.x1 <= (c + 1) * col_w + 0.02
-            if bb.y0 < 0 or not width_ok:
+            col_y[c] = bb.y0 - 0.03
+            if bb.y0 < 0 or bb.x1 > (c + 1) * col_w + 0.01:
                 return legends, False
-        self._panel_free_y = min(col_y)
         return legends, True
 
     def _occupied_data(self, rect) -> None:
@@ -620,16 +630,35 @@ class MapPage:
 
     def _draw_footer(self) -> None:
         m = _MARGIN_MM * self.k
-        srcs = S.attribution(self.sources, self.lang, sep="；" if self.lang == "zh" else "; ")
+        sep = "；" if self.lang == "zh" else "; "
+        items = [S.attribution([k], self.lang) for k in self.sources]
+        items = [i for i in dict.fromkeys(items) if i]
         head = "数据来源：" if self.lang == "zh" else "Sources: "
         crs_note = ("坐标系：CGCS2000 / 3度带高斯-克吕格 中央经线120°E（EPSG:4549）"
                     if self.lang == "zh" else
                     "Projection: CGCS2000 / 3-degree Gauss-Kruger CM 120°E (EPSG:4549)")
-        lines = [head + srcs] + self.notes + [f"{crs_note}    {_credit(self.lang)}"]
-        y = m / self.h_mm
         x = self.ax.get_position().x0
-        self.fig.text(x, y, "\n".join(lines), fontsize=self.fs("note"), color="#555555",
-                      ha="left", va="bottom", linespacing=1.35, wrap=False)
+        width_px = (1.0 - 2 * x) * self.fig.bbox.width
+        lines = self._wrap([head + items[0]] + items[1:] if items else [head], sep, width_px)
+        lines += self.notes + [f"{crs_note}    {_credit(self.lang)}"]
+        self.fig.text(x, m / self.h_mm, "\n".join(lines), fontsize=self.fs("note"),
+                      color="#555555", ha="left", va="bottom", linespacing=1.35)
+
+    def _wrap(self, items: list[str], sep: str, width_px: float) -> list[str]:
+        """Join items with ``sep`` into lines no wider than ``width_px`` (measured)."""
+        renderer = self.fig.canvas.get_renderer()
+        probe = self.fig.text(0, 0, "", fontsize=self.fs("note"))
+        lines, cur = [], ""
+        for item in items:
+            cand = f"{cur}{sep}{item}" if cur else item
+            probe.set_text(cand)
+            if cur and probe.get_window_extent(renderer).width > width_px:
+                lines.append(cur + sep.rstrip())
+                cur = item
+            else:
+                cur = cand
+        probe.remove()
+        return lines + ([cur] if cur else [])
 
     # -- output --------------------------------------------------------------------------
     @_styled
@@ -726,7 +755,7 @@ def render_accessibility(background: Background, origins: gpd.GeoDataFrame, meas
         else title or f"{S.label('title_accessibility', lang)}: {S.label(measure, lang)}"
     page = MapPage(background, title=ttl, subtitle=_subtitle("accessibility", lang, scheme),
                    lang=lang, size=size, dpi=dpi, sources=("network", "analysis"))
-    page.draw_background(counties=False)
+    page.draw_background(counties=False, boundaries_on_top=True)
     _draw_classes(page, page.project(origins), values, classes, S.label(measure, lang))
     if isochrones is not None and len(isochrones):
         _draw_isochrones(page, page.project(isochrones))
@@ -755,7 +784,7 @@ def render_scenario_delta(background: Background, origins: gpd.GeoDataFrame, mea
                     else f"Scenario {change}: {S.label(base, lang)}")
     page = MapPage(background, title=ttl, subtitle=_subtitle("scenario-delta", lang),
                    lang=lang, size=size, dpi=dpi, sources=("network", "analysis"))
-    page.draw_background(counties=False)
+    page.draw_background(counties=False, boundaries_on_top=True)
     _draw_classes(page, page.project(origins), values, classes,
                   f"{S.label(base, lang)}{change if lang == 'zh' else ' (' + change + ')'}",
                   signed=True)
@@ -800,7 +829,7 @@ def render_layer(background: Background, data: gpd.GeoDataFrame, *, out, column:
     page = MapPage(background, title=title or S.label("title_layer", lang), lang=lang, size=size,
                    dpi=dpi, extent=extent, sources=("user",),
                    subtitle=(S.label(column, lang) if column else ""))
-    page.draw_background(counties=True)
+    page.draw_background(counties=True, boundaries_on_top=bool(data.geom_type.isin(("Polygon", "MultiPolygon")).any()))
     g = page.project(data)
     if column is None:
         _draw_single(page, g, S.label("features", lang))
@@ -939,8 +968,11 @@ def _draw_classes(page: MapPage, g: gpd.GeoDataFrame, values: np.ndarray, classe
     polys = g.geom_type.isin(("Polygon", "MultiPolygon")).to_numpy()
     if polys.any():
         gp = g[polys]
-        gp.plot(ax=page.ax, color=list(colors[polys]), edgecolor="none", linewidth=0, zorder=6,
-                alpha=0.9)
+        # Tens of thousands of cells make PDF/SVG slow to open: draw them as an image
+        # (at the page dpi) there; legends, labels and lines stay vector.
+        # Edges in the fill colour close the anti-aliasing seams between cells.
+        gp.plot(ax=page.ax, color=list(colors[polys]), edgecolor=list(colors[polys]),
+                linewidth=0.2 * page.k, zorder=6, rasterized=len(gp) > RASTERIZE_ABOVE)
     if (~polys).any():
         gx = g[~polys]
         pts = gx.geometry.representative_point() if not gx.geom_type.eq("Point").all() else gx.geometry
@@ -1025,7 +1057,7 @@ def _draw_nodes(page: MapPage, nodes: gpd.GeoDataFrame, index_col: str, top: int
     imax = idx.max() if idx.size and idx.max() > 0 else 1.0
     max_ms = 16.0 * page.k  # marker diameter (points) of the strongest node
     ms = np.maximum(max_ms * np.sqrt(idx / imax), 2.0 * page.k)  # area ~ index
-    tiers = nodes["tier"] if "tier" in nodes.columns else pd.Series([4] * len(nodes), index=nodes.index)
+    tiers = nodes["tier"] if "tier" in nodes.columns else pd.Series([None] * len(nodes), index=nodes.index)
     order = np.argsort(-idx, kind="stable")  # big circles first, small ones stay visible
     pts = _anchor_points(nodes)
     for i in order:
@@ -1040,11 +1072,11 @@ def _draw_nodes(page: MapPage, nodes: gpd.GeoDataFrame, index_col: str, top: int
             page.add_label(pts.iloc[i].x, pts.iloc[i].y, _short(nodes[name_col].iloc[i]),
                            100 - (r if np.isfinite(r) else 99),
                            size=page.fs("label_major" if r <= 5 else "label"))
-    tiers_present = sorted({int(t) for t in pd.to_numeric(tiers, errors="coerce").dropna()})
+    tiers_present = S.tiers_present(tiers)
     page.add_legend(S.label("legend_tier", page.lang),
                     [Line2D([], [], marker="o", ls="none", ms=8 * page.k, mfc=S.tier_color(t), mec="white")
                      for t in tiers_present],
-                    [(f"第{t}级" if page.lang == "zh" else f"Tier {t}") for t in tiers_present])
+                    [S.tier_name(t, page.lang) for t in tiers_present])
     refs = [imax, imax / 2, imax / 8]
     page.add_legend(S.label("legend_size", page.lang),
                     [Line2D([], [], marker="o", ls="none", ms=max_ms * math.sqrt(r / imax),
@@ -1061,7 +1093,7 @@ def _ranking_table(page: MapPage, nodes, name_col, idx, rank, top: int) -> None:
     from matplotlib.lines import Line2D
 
     blank = [Line2D([], [], ls="none") for _ in rows]
-    block = _Block(S.label("ranking", page.lang), blank, rows, plain=True)
+    block = _Block(S.label("ranking", page.lang), blank, rows, plain=True, optional=True)
     page.blocks.append(block)
 
 

@@ -292,7 +292,7 @@ def ramp(cmap: str, k: int, reverse: bool = False) -> tuple[str, ...]:
 SCHEMES = ("NaturalBreaks", "FisherJenks", "Quantiles", "EqualInterval", "HeadTailBreaks",
            "BoxPlot", "StdMean", "UserDefined")
 #: NaturalBreaks on more values than this uses a deterministic sample of quantiles.
-_JENKS_SAMPLE = 600
+_JENKS_SAMPLE = 256
 
 
 @dataclass

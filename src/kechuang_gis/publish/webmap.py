@@ -57,6 +57,8 @@ SIMPLIFY_M = 60.0
 PRECISION = 5
 #: Largest side (pixels) of a raster overlay image.
 RASTER_MAX_PX = 1200
+#: Layers with at least this many features are drawn on a canvas instead of as SVG.
+CANVAS_MIN_FEATURES = 2000
 
 _TILES = {
     "osm": ("https://tile.openstreetmap.org/{z}/{x}/{y}.png", "abc", 19, ("osm",)),
@@ -110,15 +112,143 @@ def js_json(obj: object) -> str:
     return text
 
 
-def popup_html(title: object, rows: Iterable[tuple[str, object]], extra: str = "",
-               subtitle: object = None) -> str:
-    """A popup table; titles, labels and values are escaped here (``extra`` must be)."""
-    head = f"<h4>{esc(title)}</h4>" if not _is_missing(title) else ""
-    if not _is_missing(subtitle) and str(subtitle) and str(subtitle) != str(title):
-        head += f"<div>{esc(subtitle)}</div>"
-    body = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>"
-                   for k, v in rows if not _is_missing(v) and str(v) != "")
-    return f'<div class="kg-popup">{head}<table>{body}</table>{extra}</div>'
+@dataclass
+class Popups:
+    """The popup tables of a layer, drawn in the browser with ``textContent``.
+
+    Column labels are stored once per layer and each feature carries only its values,
+    which keeps large layers small and leaves no HTML in the data. Per feature:
+    ``rows[i]`` (one value per label; None is left out of the table), and optionally a
+    title, a subtitle and a titled list (``(heading, [items])``).
+    """
+
+    labels: Sequence[str]
+    rows: Sequence[Sequence[object]]
+    titles: Sequence[object] | None = None
+    subtitles: Sequence[object] | None = None
+    lists: Sequence[tuple[str, Sequence[str]] | None] | None = None
+
+    @classmethod
+    def table(cls, df: pd.DataFrame, cols: Sequence[str], lang: str, *,
+              labels: Sequence[str] | None = None, titles: Sequence[object] | None = None) -> Popups:
+        """Popups of the columns ``cols`` of ``df``, rounded for reading (:func:`display_values`)."""
+        columns = [display_values(df[c], str(c), lang) for c in cols]
+        rows = [list(r) for r in zip(*columns, strict=True)] if columns else [[] for _ in range(len(df))]
+        return cls([S.label(c, lang) for c in cols] if labels is None else list(labels), rows,
+                   titles=titles)
+
+    def column(self, label: str) -> int:
+        return list(self.labels).index(label)
+
+
+#: Decimals kept in popups by column name ending (display only; data files keep all).
+DECIMALS = (("_time_min", 1), ("_min", 1), ("minutes", 1), ("_km", 2), ("_m", 0), ("_m2", 0),
+            ("_s", 0))
+#: Significant digits kept for other non-integer values.
+SIGNIFICANT = 4
+
+
+def _decimals(name: str) -> int | None:
+    n = name.lower()
+    for suffix, d in DECIMALS:
+        if n.endswith(suffix):
+            return d
+    return 1 if "time" in n.split("_") else None
+
+
+def display_values(values: Iterable[object], name: str = "", lang: str = "zh") -> list[object]:
+    """Values as a popup shows them: numbers rounded (1 decimal for minutes, 0 for metres,
+    else 4 significant digits; integral values as integers), booleans as yes/no, missing
+    values as None, everything else as text."""
+    arr = pd.Series(list(values) if not isinstance(values, pd.Series) else values.to_numpy(), dtype=object)
+    num = pd.to_numeric(arr, errors="coerce")
+    numeric_kind = arr.map(lambda v: isinstance(v, int | float | np.integer | np.floating)
+                           and not isinstance(v, bool | np.bool_)).to_numpy(dtype=bool)
+    d = _decimals(name)
+    out: list[object] = []
+    for v, x, isnum in zip(arr, num.to_numpy(dtype=float), numeric_kind, strict=True):
+        if _is_missing(v):
+            out.append(None)
+        elif isinstance(v, bool | np.bool_):
+            out.append(S.label("yes" if v else "no", lang))
+        elif isnum:
+            if not math.isfinite(x):
+                out.append(None)
+                continue
+            r = round(x, d) if d is not None else (float(f"{x:.{SIGNIFICANT}g}") if x else 0.0)
+            out.append(int(r) if r == int(r) and abs(r) < 2**53 else r)
+        else:
+            out.append(str(v))
+    return out
+
+
+def _popup_json(p: Popups, rows: np.ndarray) -> dict:
+    """The popup part of a layer's data for the features ``rows`` (JSON-ready)."""
+    labels = [str(x) for x in p.labels]
+    values = [list(p.rows[j]) for j in rows]
+    for r in values:
+        if len(r) != len(labels):
+            raise InputError(f"a popup row has {len(r)} values for {len(labels)} labels")
+    out: dict = {"l": labels, "v": values}
+    # Repeated texts (names of nearest places, statuses) are stored once per column.
+    dicts: list[list[str] | None] = []
+    for j in range(len(labels)):
+        col = [r[j] for r in values]
+        texts = [v for v in col if v is not None]
+        uniq = list(dict.fromkeys(texts))
+        if texts and all(isinstance(v, str) for v in texts) and len(values) >= 20 and len(uniq) * 2 <= len(texts):
+            code = {t: i for i, t in enumerate(uniq)}
+            for r in values:
+                if r[j] is not None:
+                    r[j] = code[r[j]]
+            dicts.append(uniq)
+        else:
+            dicts.append(None)
+    if any(d is not None for d in dicts):
+        out["d"] = dicts
+    for key, seq in (("h", p.titles), ("s", p.subtitles)):
+        if seq is not None:
+            out[key] = [None if _is_missing(seq[j]) else str(seq[j]) for j in rows]
+    if p.lists is not None:
+        out["x"] = [None if not p.lists[j] else [str(p.lists[j][0]), [str(t) for t in p.lists[j][1]]]
+                    for j in rows]
+    return out
+
+
+# --- compact geometry -----------------------------------------------------------------
+#: Geometry type codes of the page data (kechuang-map.js decodes them).
+_GEOM_CODES = {"Point": 1, "LineString": 2, "Polygon": 3, "MultiPoint": 4, "MultiLineString": 5,
+               "MultiPolygon": 6, "GeometryCollection": 7}
+_SCALE = 10 ** PRECISION
+
+
+def _path(coords, closed: bool = False) -> list[int]:
+    q = np.rint(np.asarray(coords, dtype=float)[:, :2] * _SCALE).astype(np.int64)
+    if closed and len(q) > 1 and (q[0] == q[-1]).all():
+        q = q[:-1]  # rings are stored open: the browser closes them
+    d = q.copy()
+    d[1:] -= q[:-1]
+    return d.ravel().tolist()
+
+
+def encode_geometry(g) -> tuple[int, list]:
+    """(type code, integer delta-coded coordinates) of a shapely geometry.
+
+    Coordinates are integers of 1e-5 degree (the display precision), each part starting
+    absolute and continuing as differences: a hexagon costs ~60 characters instead of
+    ~200 as GeoJSON text.
+    """
+    t = g.geom_type
+    code = _GEOM_CODES.get(t)
+    if code is None:
+        raise InputError(f"cannot draw geometry type {t}")
+    if t in ("Point", "LineString"):
+        return code, _path(g.coords)
+    if t == "Polygon":
+        return code, [_path(r.coords, True) for r in (g.exterior, *g.interiors)]
+    if t == "GeometryCollection":
+        return code, [list(encode_geometry(part)) for part in g.geoms]
+    return code, [encode_geometry(part)[1] for part in g.geoms]
 
 
 # --- background ----------------------------------------------------------------------
@@ -154,11 +284,11 @@ class Background:
 
 # --- folium elements -----------------------------------------------------------------
 class _GeoLayer(Layer):
-    """A GeoJSON overlay drawn by the page runtime (KG.geo) from a style table."""
+    """An overlay drawn by the page runtime (KG.geo) from compact data and a style table."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
-            var {{ this.get_name() }} = KG.geo({{ this.js_name }}, {{ this.js_data }}, {{ this.js_opts }});
+            var {{ this.get_name() }} = KG.geo({{ this._parent.get_name() }}, {{ this.js_name }}, {{ this.js_data }}, {{ this.js_opts }});
             {%- if this.show %}
             {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
             {%- endif %}
@@ -255,6 +385,8 @@ class WebMap:
         self._legend: list[_LegendSection] = []
         self._bounds: list[tuple[float, float, float, float]] = []
         self._fit: tuple[float, float, float, float] | None = None
+        self._layer_rows: dict[str, int] = {}
+        self._layer_keep: dict[str, np.ndarray] = {}
         self.m = folium.Map(location=[31.2, 120.5], zoom_start=8, tiles=None,
                             control_scale=False, prefer_canvas=False, zoom_control=True)
         # The page's resources are added by render() (inline or CDN), not by folium.
@@ -325,51 +457,81 @@ class WebMap:
 
     # layers ----------------------------------------------------------------------------
     def add_geo(self, name: str, gdf: gpd.GeoDataFrame, *, styles: Sequence[dict],
-                style_idx: Sequence[int] | None = None, popups: Sequence[str] | None = None,
-                tooltips: Sequence[object] | None = None, names: Sequence[object] | None = None,
-                radii: Sequence[float] | None = None, show: bool = True, control: bool = True,
-                interactive: bool = True, simplify: bool = True, fit: bool = False,
-                prepared: bool = False) -> _GeoLayer | None:
-        """Add a GeoJSON overlay.
+                style_idx: Sequence[int] | None = None, popups: Popups | None = None,
+                tooltips: Sequence[object] | None = None, tip_col: int | None = None,
+                names: Sequence[object] | None = None, radii: Sequence[float] | None = None,
+                show: bool = True, control: bool = True, interactive: bool = True,
+                simplify: bool = True, fit: bool = False, layer_id: str | None = None,
+                same_as: str | None = None, pane: str | None = None,
+                pane_z: int | None = None) -> _GeoLayer | None:
+        """Add an overlay.
 
-        ``popups`` are HTML built with :func:`popup_html` (already escaped); ``tooltips``
-        and ``names`` are plain text (escaped / kept raw for the search box here).
-        Per-row sequences are aligned with ``gdf``'s rows. Returns None for empty data.
+        All data is plain text or numbers (escaped by the browser's ``textContent``):
+        ``popups`` a :class:`Popups` table, ``tooltips`` one text per feature or
+        ``tip_col`` the popup column shown as tooltip, ``names`` the texts the search box
+        finds. Per-row sequences are aligned with ``gdf``'s rows. ``layer_id`` names the
+        layer for :meth:`swipe` and for ``same_as``: a later layer of the same rows that
+        reuses this one's geometry and popups (only its styles are stored). ``pane``: a
+        map pane of its own (z-index ``pane_z``). Returns None for empty data.
         """
         n0 = len(gdf)
-        per_row = {"c": style_idx, "p": popups, "t": tooltips, "n": names, "r": radii}
+        per_row = {"style_idx": style_idx, "tooltips": tooltips, "names": names, "radii": radii,
+                   "popups": popups.rows if popups is not None else None}
         for key, seq in per_row.items():
             if seq is not None and len(seq) != n0:
                 raise InputError(f"layer {name!r}: {key} has {len(seq)} values for {n0} features")
-        if gdf.crs is None:
-            raise InputError(f"layer {name!r} has no CRS; declare it (WGS84 is EPSG:4326)")
-        valid = (gdf.geometry.notna() & ~gdf.geometry.is_empty).to_numpy()
-        disp = gdf if prepared else self.prepare(gdf, simplify=simplify)
-        if disp.empty:
-            return None
-        feats = []
-        geoms = shapely.geometry.mapping
-        rows = np.flatnonzero(valid) if not prepared else np.arange(len(disp))
-        for j, geom in zip(rows, disp.geometry.values, strict=True):
-            props: dict = {}
-            if style_idx is not None:
-                props["c"] = int(style_idx[j])
-            if popups is not None and popups[j]:
-                props["p"] = popups[j]
-            if tooltips is not None and not _is_missing(tooltips[j]) and str(tooltips[j]):
-                props["t"] = esc(tooltips[j])
-            if names is not None and not _is_missing(names[j]) and str(names[j]):
-                props["n"] = str(names[j])
-            if radii is not None and np.isfinite(radii[j]):
-                props["r"] = round(float(radii[j]), 1)
-            feats.append({"type": "Feature", "properties": props, "geometry": geoms(geom)})
-        data = {"type": "FeatureCollection", "features": feats}
-        layer = _GeoLayer(esc(name), data, {"styles": list(styles), "interactive": interactive},
-                          show=show, control=control)
+        if tip_col is not None and popups is None:
+            raise InputError(f"layer {name!r}: tip_col needs popups")
+        data: dict = {}
+        if same_as is not None:
+            if self._layer_rows.get(same_as) != n0:
+                raise InputError(f"layer {name!r}: same_as={same_as!r} needs an earlier layer of "
+                                 f"the same {n0} rows")
+            rows = self._layer_keep[same_as]
+            data["ref"] = same_as
+            bounds = None
+        else:
+            if gdf.crs is None:
+                raise InputError(f"layer {name!r} has no CRS; declare it (WGS84 is EPSG:4326)")
+            valid = (gdf.geometry.notna() & ~gdf.geometry.is_empty).to_numpy()
+            disp = self.prepare(gdf, simplify=simplify)
+            if disp.empty:
+                return None
+            rows = np.flatnonzero(valid)
+            enc = [encode_geometry(g) for g in disp.geometry.values]
+            codes = [c for c, _ in enc]
+            data.update(s=_SCALE, g=codes[0] if len(set(codes)) == 1 else codes, x=[x for _, x in enc])
+            bounds = tuple(disp.total_bounds)
+        data["f"] = len(rows)
+        if style_idx is not None:
+            data["c"] = [int(style_idx[j]) for j in rows]
+        if radii is not None:
+            data["r"] = [round(float(radii[j]), 1) if np.isfinite(radii[j]) else None for j in rows]
+        if popups is not None and same_as is None:
+            data["p"] = _popup_json(popups, rows)
+        if tooltips is not None:
+            data["t"] = ["" if _is_missing(tooltips[j]) else str(tooltips[j]) for j in rows]
+        elif tip_col is not None:
+            data["tc"] = int(tip_col)
+        if names is not None:
+            data["n"] = ["" if _is_missing(names[j]) else str(names[j]) for j in rows]
+        opts: dict = {"styles": list(styles), "interactive": interactive}
+        if len(rows) >= CANVAS_MIN_FEATURES:
+            opts["canvas"] = True  # thousands of SVG paths make panning slow
+        if layer_id is not None:
+            if layer_id in self._layer_rows:
+                raise InputError(f"layer id {layer_id!r} is used twice")
+            opts["id"] = layer_id
+            self._layer_rows[layer_id] = n0
+            self._layer_keep[layer_id] = rows
+        if pane is not None:
+            opts["pane"] = pane
+            opts["paneZ"] = int(pane_z or 410)
+        layer = _GeoLayer(esc(name), data, opts, show=show, control=control)
         layer.add_to(self.m)
-        self.layers.append((name, len(feats)))
-        if fit:
-            self._bounds.append(tuple(disp.total_bounds))
+        self.layers.append((name, len(rows)))
+        if fit and bounds is not None:
+            self._bounds.append(bounds)
         return layer
 
     def add_raster(self, name: str, tif: str | os.PathLike, classes: S.Classes,
@@ -393,6 +555,22 @@ class WebMap:
         for k in keys:
             if k not in self.sources:
                 self.sources.append(k)
+
+    def swipe(self, left: str, right: str, *, delta: str | None = None, left_pane: str,
+              right_pane: str, mode: str = "delta") -> None:
+        """Compare two layers (``layer_id`` s, each in its own pane) with a swipe divider.
+
+        A mode switch shows either the layer ``delta`` or the two sides; the page starts
+        in ``mode`` ('delta' or 'compare').
+        """
+        for key in (left, right, *([delta] if delta else [])):
+            if key not in self._layer_rows:
+                raise InputError(f"swipe: no layer with id {key!r}")
+        lang = self.lang
+        labels = {"left": _t("base", lang), "right": _t("scenario", lang), "handle": _t("swipe_handle", lang),
+                  "delta": _t("change", lang), "compare": f"{_t('swipe', lang)}"}
+        _Call("KG.swipe", {"left": left, "right": right, "delta": delta, "leftPane": left_pane,
+                           "rightPane": right_pane, "labels": labels, "mode": mode}).add_to(self.m)
 
     def fit_to(self, bounds_wgs84: tuple[float, float, float, float]) -> None:
         """Initial view: these WGS84 bounds (converted to the display datum)."""
@@ -629,7 +807,8 @@ def _seed_index(digests: Sequence[dict] | None, lang: str) -> tuple[dict, dict]:
     return refs, titles
 
 
-def _seed_list_html(pid: str, seed_refs: object, refs: dict, titles: dict, lang: str) -> str:
+def _seed_list(pid: str, seed_refs: object, refs: dict, titles: dict, lang: str
+               ) -> tuple[str, list[str]] | None:
     items = [(t, r) for t, r in refs.get(pid, [])]
     have = {t for t, _ in items}
     for f in S.split_clusters(seed_refs):  # same ';' separated cell format
@@ -639,9 +818,8 @@ def _seed_list_html(pid: str, seed_refs: object, refs: dict, titles: dict, lang:
             items.append((t, ""))
             have.add(t)
     if not items:
-        return ""
-    lis = "".join(f"<li>{esc(t)}{(' — ' + esc(r)) if r else ''}</li>" for t, r in items)
-    return f"<div><b>{esc(S.label('seed_refs', lang))}</b><ul>{lis}</ul></div>"
+        return None
+    return S.label("seed_refs", lang), [f"{t} — {r}" if r else t for t, r in items]
 
 
 def _precision_text(p: object, verified: object, lang: str) -> str:
@@ -691,17 +869,22 @@ def _add_structures(wm: WebMap, structures: gpd.GeoDataFrame, places: gpd.GeoDat
     styles = [S.STRUCTURES.get(k, S.AreaStyle("#888888", 0.2, "#555555")).leaflet() for k in kinds]
     pid_name = dict(zip(places["id"].astype(str), _names(places, lang), strict=True)) if "id" in places else {}
     names = _names(st, lang)
-    popups = []
-    for (_, row), nm, key in zip(st.iterrows(), names, keys, strict=True):
+    labels = [S.label("kind", lang), S.label("members", lang)]
+    derivation = "derivation" in st.columns
+    if derivation:
+        labels.append("how drawn" if lang == "en" else "绘制依据")
+    rows, subtitles = [], []
+    for (_, row), key in zip(st.iterrows(), keys, strict=True):
         members = [pid_name.get(m, m) for m in S.split_clusters(row.get("members"))]
-        rows = [(S.label("kind", lang), S.label(key, lang)),
-                (S.label("members", lang), "、".join(members[:25]) + (" …" if len(members) > 25 else ""))]
-        if "derivation" in row.index:
-            rows.append(("how drawn" if lang == "en" else "绘制依据", row["derivation"]))
-        other = row.get("name_en") if lang == "zh" else row.get("name_zh")
-        popups.append(popup_html(nm, rows, subtitle=other))
+        sep = "、" if lang == "zh" else ", "
+        r = [S.label(key, lang), sep.join(members[:25]) + (" …" if len(members) > 25 else "")]
+        if derivation:
+            r.append(None if _is_missing(row["derivation"]) else str(row["derivation"]))
+        rows.append(r)
+        subtitles.append(row.get("name_en") if lang == "zh" else row.get("name_zh"))
     wm.add_geo(S.label("structures", lang), st, styles=styles,
-               style_idx=[kinds.index(k) for k in keys], popups=popups, tooltips=names, names=names)
+               style_idx=[kinds.index(k) for k in keys],
+               popups=Popups(labels, rows, titles=names, subtitles=subtitles), tooltips=names, names=names)
     wm.legend(S.label("legend_structures", lang),
               [LegendItem("fill", s, S.label(k, lang)) for k, s in zip(kinds, styles, strict=True)])
 
@@ -726,10 +909,10 @@ def _add_places(wm: WebMap, places: gpd.GeoDataFrame, digests: Sequence[dict] | 
     refs, titles = _seed_index(digests, lang)
     styles: list[dict] = []
     keys: dict[str, int] = {}
-    idx, popups = [], []
+    idx, rows, lists = [], [], []
     names = _names(places, lang)
     other_names = _names(places, "en" if lang == "zh" else "zh")
-    for (_, row), nm, other in zip(places.iterrows(), names, other_names, strict=True):
+    for _, row in places.iterrows():
         s = _place_style(row.get("clusters"), row.get("status"), row.get("kind"))
         k = json.dumps(s, sort_keys=True)
         if k not in keys:
@@ -739,15 +922,13 @@ def _add_places(wm: WebMap, places: gpd.GeoDataFrame, digests: Sequence[dict] | 
         clusters = S.split_clusters(row.get("clusters"))
         cl = "、".join(S.cluster_name(c, lang) for c in clusters) if lang == "zh" else \
             ", ".join(S.cluster_name(c, lang) for c in clusters)
-        rows = [(S.label("kind", lang), S.label(str(row.get("kind")), lang)),
-                (S.label("clusters", lang), cl),
-                (S.label("status", lang), _status_label(row.get("status"), lang)),
-                (S.label("precision_m", lang), _precision_text(row.get("precision_m"),
-                                                                row.get("verified"), lang))]
-        extra = _seed_list_html(str(row.get("id")), row.get("seed_refs"), refs, titles, lang)
-        popups.append(popup_html(nm, rows, extra, subtitle=other))
-    wm.add_geo(S.label("places", lang), places, styles=styles, style_idx=idx, popups=popups,
-               tooltips=names, names=names + [], fit=False)
+        rows.append([S.label(str(row.get("kind")), lang), cl, _status_label(row.get("status"), lang),
+                     _precision_text(row.get("precision_m"), row.get("verified"), lang)])
+        lists.append(_seed_list(str(row.get("id")), row.get("seed_refs"), refs, titles, lang))
+    labels = [S.label(k, lang) for k in ("kind", "clusters", "status", "precision_m")]
+    wm.add_geo(S.label("places", lang), places, styles=styles, style_idx=idx,
+               popups=Popups(labels, rows, titles=names, subtitles=other_names, lists=lists),
+               tooltips=names, names=names, fit=False)
     fams = []
     for c in places.get("clusters", pd.Series(dtype=object)):
         labels = S.split_clusters(c)
@@ -796,10 +977,10 @@ def transport(edges: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame | None = None, *,
         idx = [combos.index(k) for k in zip(cls, status, strict=True)]
         nm = _col(part, "name", "ref").tolist()
         names = [str(x) if not _is_missing(x) and str(x) else "" for x in nm]
-        popups = [popup_html(n or S.label(c, lang), [(S.label("kind", lang), S.label(c, lang)),
-                                                     (S.label("status", lang), S.label(st, lang)),
-                                                     ("ref", r)])
-                  for n, c, st, r in zip(names, cls, status, _col(part, "ref"), strict=True)]
+        refs = display_values(_col(part, "ref"), "ref")
+        rows = [[S.label(c, lang), S.label(st, lang), r or None]
+                for c, st, r in zip(cls, status, refs, strict=True)]
+        titles = [n or S.label(c, lang) for n, c in zip(names, cls, strict=True)]
         order = np.argsort([("planned", "under_construction", "operating").index(s) for s in status],
                            kind="stable")
 
@@ -807,9 +988,10 @@ def transport(edges: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame | None = None, *,
             return [seq[i] for i in order]
 
         wm.add_geo(S.label("roads" if m == "road" else "rail", lang), part.iloc[order],
-                   styles=styles, style_idx=pick(idx), popups=pick(popups),
-                   tooltips=pick([n or S.label(c, lang) for n, c in zip(names, cls, strict=True)]),
-                   names=pick(names), fit=True)
+                   styles=styles, style_idx=pick(idx),
+                   popups=Popups([S.label("kind", lang), S.label("status", lang), "ref"], pick(rows),
+                                 titles=pick(titles)),
+                   tooltips=pick(titles), names=pick(names), fit=True)
         for c in dict.fromkeys(cls):
             legend_items.append(LegendItem("line", S.line_style(m, c, "operating").leaflet(), S.label(c, lang)))
     wm.legend(S.label("legend_transport", lang), legend_items)
@@ -829,8 +1011,8 @@ def transport(edges: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame | None = None, *,
             names = _names(sel, lang)
             wm.add_geo(S.label("stations", lang), sel, styles=styles,
                        style_idx=[0 if x == "station" else 1 for x in k],
-                       popups=[popup_html(n, [(S.label("kind", lang), S.label(x, lang))])
-                               for n, x in zip(names, k, strict=True)],
+                       popups=Popups([S.label("kind", lang)], [[S.label(x, lang)] for x in k],
+                                     titles=names),
                        tooltips=names, names=names)
             wm.legend(S.label("stations", lang),
                       [LegendItem("circle", styles[i], S.label(key, lang))
@@ -849,14 +1031,6 @@ def _undirected(edges: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     key = pd.DataFrame({"lo": lo, "hi": hi, "mode": _col(edges, "mode").astype(str).to_numpy(),
                         "class": _col(edges, "class").astype(str).to_numpy()})
     return edges[~key.duplicated().to_numpy()]
-
-
-def _measure_popups(gdf: pd.DataFrame, cols: Sequence[str], lang: str, title_col=None) -> list[str]:
-    out = []
-    titles = _col(gdf, *(title_col or ("name_zh", "name", "id", "h3")))
-    for (_, row), t in zip(gdf.iterrows(), titles, strict=True):
-        out.append(popup_html(t, [(S.label(c, lang), row[c]) for c in cols]))
-    return out
 
 
 def _class_legend(wm: WebMap, title: str, classes: S.Classes, kind: str = "fill") -> None:
@@ -896,20 +1070,30 @@ def accessibility(origins: gpd.GeoDataFrame, measure: str = "nearest_time_min", 
             s.update(radius=4, weight=0.5, color="#333333")
         styles.append(s)
     cidx = np.where(cidx < 0, len(classes.colors), cidx)
-    metric_cols = [c for c in origins.columns if c != origins.geometry.name
-                   and pd.api.types.is_numeric_dtype(origins[c])][:8]
-    if measure not in metric_cols:
-        metric_cols = [measure] + metric_cols[:7]
-    tips = [f"{S.label(measure, lang)}: {esc(v)}" for v in vals]
+    cols = [measure] + [c for c in _popup_measures(origins) if c != measure][:POPUP_MAX_COLS - 1]
+    titles = _col(origins, "name_zh" if lang == "zh" else "name_en", "name", "id", "h3").tolist()
     wm.add_geo(S.label("hex", lang) if not points else S.label("features", lang), origins,
                styles=styles, style_idx=cidx.tolist(),
-               popups=_measure_popups(origins, metric_cols, lang), tooltips=tips,
+               popups=Popups.table(origins, cols, lang, titles=titles), tip_col=0,
                simplify=False, fit=True)
     _class_legend(wm, S.label(measure, lang), classes, "circle" if points else "fill")
     if isochrones is not None and len(isochrones):
         _add_isochrones(wm, isochrones)
     wm.add_sources(["analysis", "network", "gazetteer"])
     return wm
+
+
+#: Columns of an origins table that are geometry helpers, not measures (left out of popups).
+_NOT_MEASURES = ("lon", "lat", "area_m2", "x", "y", "geometry", "id", "h3", "name", "name_zh", "name_en")
+#: Most columns a measure popup shows.
+POPUP_MAX_COLS = 8
+
+
+def _popup_measures(df: pd.DataFrame) -> list[str]:
+    """Measure columns for popups: numeric ones and nearest_* labels, helpers left out."""
+    geom = df.geometry.name if isinstance(df, gpd.GeoDataFrame) else None
+    return [c for c in df.columns if c != geom and c not in _NOT_MEASURES
+            and (pd.api.types.is_numeric_dtype(df[c]) or str(c).startswith("nearest_"))]
 
 
 def _add_isochrones(wm: WebMap, iso: gpd.GeoDataFrame) -> None:
@@ -922,12 +1106,14 @@ def _add_isochrones(wm: WebMap, iso: gpd.GeoDataFrame) -> None:
     idx = [levels.index(m) if np.isfinite(m) else len(levels) for m in minutes]
     order = np.argsort(-np.nan_to_num(minutes, nan=-1), kind="stable")  # largest first, under
     dest = _col(iso, "dest_name", "dest_id").tolist()
-    labels = [f"{esc(d) if not _is_missing(d) else ''} {_fmt_num(m) if np.isfinite(m) else ''} "
+    labels = [f"{d if not _is_missing(d) else ''} {_fmt_num(m) if np.isfinite(m) else ''} "
               f"{S.label('minutes', lang)}".strip() for d, m in zip(dest, minutes, strict=True)]
-    popups = [popup_html(labels[i], [(S.label("dest_id", lang), dest[i]),
-                                     (S.label("minutes", lang), minutes[i])]) for i in range(len(iso))]
+    rows = [[None if _is_missing(d) else str(d), display_values([m], "minutes")[0]]
+            for d, m in zip(dest, minutes, strict=True)]
     wm.add_geo(S.label("isochrones", lang), iso.iloc[order], styles=styles,
-               style_idx=[idx[i] for i in order], popups=[popups[i] for i in order],
+               style_idx=[idx[i] for i in order],
+               popups=Popups([S.label("dest_id", lang), S.label("minutes", lang)],
+                             [rows[i] for i in order], titles=[labels[i] for i in order]),
                tooltips=[labels[i] for i in order])
     wm.legend(S.label("isochrones", lang),
               [LegendItem("line", styles[i], f"{_fmt_num(m)} {S.label('minutes', lang)}")
@@ -956,9 +1142,11 @@ def node_strength(nodes: gpd.GeoDataFrame, flows: gpd.GeoDataFrame | None = None
         oname = _col(f, "name_i", "origin", "i").tolist()
         dname = _col(f, "name_j", "dest", "j").tolist()
         tips = [f"{a} – {b}: {_fmt_num(x)}" for a, b, x in zip(oname, dname, wk, strict=True)]
+        extra = [c for c in ("t_ij_min",) if c in f.columns]
         wm.add_geo(S.label("flows", lang), f, styles=styles, style_idx=[levels.index(b) for b in bins],
-                   tooltips=tips, popups=[popup_html(t, [(S.label("w_ij", lang), x)]) for t, x in
-                                          zip(tips, wk, strict=True)], simplify=False)
+                   tooltips=tips,
+                   popups=Popups.table(f.assign(w_ij=wk), ["w_ij", *extra], lang, titles=tips),
+                   simplify=False)
         wm.legend(S.label("legend_flow", lang),
                   [LegendItem("line", styles[-1], _fmt_num(float(np.nanmax(wk)))),
                    LegendItem("line", styles[0], _fmt_num(float(np.nanmin(wk))))],
@@ -982,8 +1170,8 @@ def node_strength(nodes: gpd.GeoDataFrame, flows: gpd.GeoDataFrame | None = None
     cols = [c for c in ("rank", "tier", index_col, "gravity_strength_index") if c in pts.columns]
     cols += [c for c in pts.columns if c.endswith("_index") and c not in cols][:6]
     wm.add_geo(S.label("nodes", lang), pts, styles=styles, style_idx=idx, radii=radii.tolist(),
-               popups=[popup_html(n, [(S.label(c, lang), r[c]) for c in cols])
-                       for n, (_, r) in zip(names, pts.iterrows(), strict=True)],
+               popups=Popups.table(pts.assign(tier=[S.tier_name(t, lang) if not _is_missing(t) else None
+                                                    for t in tiers]), cols, lang, titles=names),
                tooltips=names, names=names, fit=True)
     wm.legend(S.label("legend_tier", lang),
               [LegendItem("circle", dict(styles[i], radius=6), S.tier_name(t, lang))
@@ -1041,8 +1229,7 @@ def layer(data: gpd.GeoDataFrame, *, name: str = "", popup_cols: Sequence[str] |
         styles = [{"color": "#1F4E79", "weight": 2 if kind == "line" else 1, "fillColor": "#2E86C1",
                    "fillOpacity": 0.5 if kind == "fill" else 0.85, "radius": 5}]
         wm.legend(name or S.label("features", lang), [LegendItem(kind, styles[0], f"{len(data)}")])
-    popups = [popup_html(n, [(c, r[c]) for c in cols])
-              for n, (_, r) in zip(names, data.iterrows(), strict=True)]
+    popups = Popups.table(data, cols, lang, labels=[str(c) for c in cols], titles=names)
     wm.add_geo(name or S.label("features", lang), data, styles=styles, style_idx=idx.tolist(),
                popups=popups, tooltips=names, names=names, fit=True)
     wm.add_sources(["user"])
@@ -1057,3 +1244,295 @@ def read_layer(path: str | os.PathLike) -> gpd.GeoDataFrame:
     if p.suffix.lower() == ".csv":
         return read_points(p, allow_missing_id=True)
     return read_vector(p)
+
+
+# --- scenario ---------------------------------------------------------------------------
+#: Labels of the scenario map (key -> (Chinese, English)); candidates for style.LABELS.
+SCENARIO_LABELS: dict[str, tuple[str, str]] = {
+    "title_scenario": ("情景对比", "Scenario comparison"),
+    "base": ("基准", "Base"),
+    "scenario": ("方案", "Scenario"),
+    "change": ("变化", "Change"),
+    "delta_layer": ("变化（方案 − 基准）", "Change (scenario − base)"),
+    "same_classes": ("基准与方案（同一分级）", "Base and scenario (same classes)"),
+    "gain": ("改善", "gain"),
+    "loss": ("变差", "loss"),
+    "no_change": ("含不变", "incl. no change"),
+    "note_time": ("蓝色：改善（行程时间缩短）；红色：变差（行程时间延长）",
+                  "Blue: gain (shorter travel time); red: loss (longer travel time)"),
+    "note_more": ("蓝色：改善（数值增加）；红色：变差（数值减少）",
+                  "Blue: gain (higher value); red: loss (lower value)"),
+    "changed": ("变化的网络要素", "Changed network elements"),
+    "added": ("新增", "Added"),
+    "removed": ("移除", "Removed"),
+    "status_change": ("状态变化", "Status changed"),
+    "speed": ("速度变化", "Speed changed"),
+    "node_added": ("新增节点", "Node added"),
+    "mass_changed": ("节点规模变化", "Node mass changed"),
+    "speed_kmh": ("速度（公里/小时）", "Speed (km/h)"),
+    "mass": ("规模", "Mass"),
+    "note": ("说明", "Note"),
+    "mode": ("方式", "Mode"),
+    "rank_changes": ("节点排名变化", "Node rank changes"),
+    "rank_base": ("基准排名", "Rank (base)"),
+    "rank_scenario": ("方案排名", "Rank (scenario)"),
+    "rank_change": ("排名变化", "Rank change"),
+    "composite_index_base": ("综合指数（基准）", "Composite index (base)"),
+    "composite_index_scenario": ("综合指数（方案）", "Composite index (scenario)"),
+    "rank_up": ("排名上升", "Moves up"),
+    "rank_down": ("排名下降", "Moves down"),
+    "rank_new": ("新进入排名", "New in the ranking"),
+    "rank_out": ("移出排名", "Leaves the ranking"),
+    "swipe": ("卷帘对比", "Swipe"),
+    "swipe_handle": ("拖动比较基准与方案", "Drag to compare base and scenario"),
+    "no_movers": ("没有节点的排名变化", "No node changes rank"),
+    "road": ("道路", "Road"),
+}
+#: Change kinds of changed.parquet (column ``change`` or ``action``) and how they are drawn:
+#: lines use colour, width and dash; points the same colour as a ringed dot.
+CHANGE_STYLES: dict[str, dict] = {
+    "added": {"color": "#00A087", "weight": 6, "opacity": 0.95, "fillColor": "#00A087", "fillOpacity": 1,
+              "radius": 7},
+    "removed": {"color": "#222222", "weight": 4, "opacity": 0.9, "dashArray": "2 8", "fillColor": "#FFFFFF",
+                "fillOpacity": 1, "radius": 7},
+    "status": {"color": "#F39B00", "weight": 6, "opacity": 0.95, "fillColor": "#F39B00", "fillOpacity": 1,
+               "radius": 7},
+    "speed": {"color": "#8E44AD", "weight": 6, "opacity": 0.95, "fillColor": "#8E44AD", "fillOpacity": 1,
+              "radius": 7},
+    "node_added": {"color": "#111111", "weight": 2.5, "fillColor": "#00A087", "fillOpacity": 1, "radius": 9},
+    "mass_changed": {"color": "#111111", "weight": 2.5, "fillColor": "#F39B00", "fillOpacity": 1, "radius": 9},
+}
+_CHANGE_LABEL = {"status": "status_change"}
+#: Rank-change dot colours: up and new (blue / teal), down and out (red / grey).
+RANK_COLORS = {"up": "#2166AC", "down": "#B2182B", "new": "#00A087", "out": "#777777"}
+#: Map panes of the scenario map: the two swipe sides, and changes drawn above both.
+SWIPE_PANES = ("kgLeft", "kgRight", "kgTop")
+
+
+def _t(key: str, lang: str) -> str:
+    pair = SCENARIO_LABELS.get(key)
+    if pair is None:
+        return S.label(key, lang)
+    return pair[0] if S.check_lang(lang) == "zh" else pair[1]
+
+
+def _side_labels(classes: S.Classes, lower_better: bool, lang: str) -> list[str]:
+    """Class labels tagged gain or loss; the class holding zero says it includes no change."""
+    lows = [classes.lower] + [float(b) for b in classes.bins[:-1]]
+    out = []
+    for i, (lab, lo, hi) in enumerate(zip(classes.labels, lows, classes.bins, strict=True)):
+        if lo < 0 <= hi or (i == 0 and lo == 0):
+            tag = _t("no_change", lang)
+        elif hi < 0:
+            tag = _t("gain" if lower_better else "loss", lang)
+        else:
+            tag = _t("loss" if lower_better else "gain", lang)
+        out.append(f"{lab}（{tag}）" if lang == "zh" else f"{lab} ({tag})")
+    return out
+
+
+def scenario(delta: gpd.GeoDataFrame, measure: str, *, changed: gpd.GeoDataFrame | None = None,
+             node_ranks: pd.DataFrame | None = None, background: Background | None = None,
+             lang: str = "zh", basemap: str = "osm", offline: bool = False, title: str | None = None,
+             subtitle: str = "", k: int = 7, scheme: str = "NaturalBreaks", top_n: int = 12) -> WebMap:
+    """A scenario against its base: the change, both sides in a swipe, what changed.
+
+    ``delta``: per origin ``<measure>_base``, ``<measure>_scenario`` and
+    ``<measure>_delta`` (scenario - base), as written by ``scenario run``
+    (delta.parquet). The change is drawn on a diverging scale centred on zero in which
+    blue is always a gain (a shorter time for lower-is-better measures) and red a loss;
+    base and scenario share one set of classes and are compared with a swipe divider.
+    ``changed``: the changed network elements (changed.parquet; kind in ``change`` or
+    ``action``: added, removed, status, speed, node_added, mass_changed). ``node_ranks``:
+    ranks before and after (node_strength_delta.csv: id, name_zh, rank_base,
+    rank_scenario, rank_change, optional lon/lat) for a table of the biggest movers.
+    """
+    cols = {side: f"{measure}_{side}" for side in ("base", "scenario", "delta")}
+    missing = [c for c in cols.values() if c not in delta.columns]
+    if missing:
+        have = sorted(c[: -len("_delta")] for c in delta.columns if str(c).endswith("_delta"))
+        raise InputError(f"scenario map of {measure!r}: column(s) {', '.join(missing)} missing "
+                         f"(measures in the file: {', '.join(have) or 'none'})")
+    lower = S.lower_is_better(measure)
+    vals = {side: pd.to_numeric(delta[c], errors="coerce").to_numpy(dtype=float) for side, c in cols.items()}
+    dclasses = S.diverging_classes(vals["delta"], k=k, cmap=S.DIVERGING_CMAP + ("_r" if lower else ""))
+    cmap, rev = S.cmap_for(measure)
+    sclasses = S.classify(np.r_[vals["base"], vals["scenario"]], scheme, 6, cmap=cmap, reverse=rev)
+    name = S.label(measure, lang)
+    wm = WebMap(title or (f"{_t('title_scenario', lang)}：{name}" if lang == "zh"
+                          else f"{_t('title_scenario', lang)}: {name}"),
+                lang=lang, basemap=basemap, offline=offline, subtitle=subtitle)
+    wm.add_background(background)
+    points = bool((delta.geom_type == "Point").all())
+
+    def styles(classes: S.Classes) -> list[dict]:
+        out = []
+        for c in classes.colors + [classes.nodata_color]:
+            s = {"color": c, "weight": 0.3, "fillColor": c, "fillOpacity": 0.8, "opacity": 0.6}
+            if points:
+                s.update(radius=4, weight=0.5, color="#333333")
+            out.append(s)
+        return out
+
+    def idx(classes: S.Classes, v: np.ndarray) -> list[int]:
+        i = classes.assign(v)
+        return np.where(i < 0, classes.k, i).tolist()
+
+    titles = _col(delta, "name_zh" if lang == "zh" else "name_en", "name", "id").tolist()
+    popups = Popups.table(delta, list(cols.values()), lang,
+                          labels=[f"{name}：{_t(s, lang)}" if lang == "zh" else f"{name}: {_t(s, lang)}"
+                                  for s in ("base", "scenario", "change")], titles=titles)
+    wm.add_geo(_t("delta_layer", lang), delta, styles=styles(dclasses), style_idx=idx(dclasses, vals["delta"]),
+               popups=popups, tip_col=2, simplify=False, fit=True, layer_id="delta")
+    for j, (side, pane, z) in enumerate((("base", SWIPE_PANES[0], 410), ("scenario", SWIPE_PANES[1], 411))):
+        wm.add_geo(f"{_t(side, lang)}：{name}" if lang == "zh" else f"{_t(side, lang)}: {name}", delta,
+                   styles=styles(sclasses), style_idx=idx(sclasses, vals[side]), popups=popups, tip_col=j,
+                   same_as="delta", layer_id=side, pane=pane, pane_z=z, show=False)
+    title_delta = (f"{name}{_t('change', lang)}（{_t('scenario', lang)} − {_t('base', lang)}）" if lang == "zh"
+                   else f"{_t('change', lang)} in {name} ({_t('scenario', lang)} − {_t('base', lang)})")
+    items = [LegendItem("circle" if points else "fill", {"color": "#555", "weight": 0.5, "fillColor": c,
+                                                         "fillOpacity": 0.85, "radius": 6}, lab)
+             for c, lab in zip(dclasses.colors, _side_labels(dclasses, lower, lang), strict=True)]
+    wm.legend(title_delta, items, note=_t("note_time" if lower else "note_more", lang))
+    _class_legend(wm, f"{_t('same_classes', lang)}：{name}" if lang == "zh"
+                  else f"{_t('same_classes', lang)}: {name}", sclasses, "circle" if points else "fill")
+    if changed is not None and len(changed):
+        _add_changes(wm, changed)
+    if node_ranks is not None and len(node_ranks):
+        _add_rank_changes(wm, node_ranks, top_n)
+    wm.swipe("base", "scenario", delta="delta", left_pane=SWIPE_PANES[0], right_pane=SWIPE_PANES[1])
+    wm.add_sources(["analysis", "network", "gazetteer"])
+    return wm
+
+
+def _arrow(before: object, after: object) -> str | None:
+    """'before → after' for a popup (just one side when the other is missing or equal)."""
+    a, b = (_fmt_display(v) for v in display_values([before, after]))
+    if not a or a == b:
+        return b or None
+    return f"{a} → {b or '–'}"
+
+
+def _fmt_display(v: object) -> str:
+    """A display value as text, as the page's KG.fmt writes it."""
+    if v is None:
+        return ""
+    if isinstance(v, int | float):
+        return _fmt_num(float(v))
+    return str(v)
+
+
+def _add_changes(wm: WebMap, changed: gpd.GeoDataFrame) -> None:
+    lang = wm.lang
+    kind = _col(changed, "change", "action").fillna("").astype(str)
+    known = kind.isin(list(CHANGE_STYLES)).to_numpy()
+    if not known.all():
+        odd = sorted(set(kind[~known]))
+        warnings.warn(f"changed elements of unknown kind(s) {', '.join(map(repr, odd))} not drawn",
+                      DataWarning, stacklevel=3)
+    ch = changed[known]
+    kind = kind[known]
+    if {"u", "v"} <= set(ch.columns):
+        # edges are stored once per direction: draw each link and change once
+        u = pd.to_numeric(ch["u"], errors="coerce").to_numpy(dtype=float)
+        v = pd.to_numeric(ch["v"], errors="coerce").to_numpy(dtype=float)
+        key = pd.DataFrame({"lo": np.fmin(u, v), "hi": np.fmax(u, v), "k": kind.to_numpy(),
+                            "m": _col(ch, "mode").astype(str).to_numpy(),
+                            "n": _col(ch, "node_id").astype(str).to_numpy()})
+        first = ~key.duplicated().to_numpy() | np.isnan(u)
+        ch, kind = ch[first], kind[first]
+    if ch.empty:
+        return
+    order = np.argsort([list(CHANGE_STYLES).index(k) for k in kind], kind="stable")[::-1]
+    ch, kind = ch.iloc[order], kind.iloc[order]  # added last: on top
+    present = [k for k in CHANGE_STYLES if k in set(kind)]
+    styles = [CHANGE_STYLES[k] for k in present]
+    what = [_t(_CHANGE_LABEL.get(k, k), lang) for k in kind]
+    names = [n if n else "" for n in _names(ch.assign(name=_col(ch, "name", "line", "ref")), lang)]
+    names = ["" if n in ("None", "nan") else n for n in names]
+    mode = [S.label(str(m), lang) if not _is_missing(m) else None for m in _col(ch, "mode")]
+    cls = [S.label(str(c), lang) if not _is_missing(c) else None for c in _col(ch, "class")]
+    rows = []
+    for i, (_, r) in enumerate(ch.iterrows()):
+        st = [S.label(str(x), lang) if not _is_missing(x) else None
+              for x in (r.get("status_before"), r.get("status_after"))]
+        rows.append([what[i], mode[i], cls[i], _arrow(*st),
+                     _arrow(r.get("speed_before"), r.get("speed_after")),
+                     _arrow(r.get("mass_before"), r.get("mass_after")),
+                     None if _is_missing(r.get("note")) else str(r.get("note"))])
+    labels = [_t("change", lang), _t("mode", lang), S.label("kind", lang), S.label("status", lang),
+              _t("speed_kmh", lang), _t("mass", lang), _t("note", lang)]
+    tips = [f"{w}: {n}" if n else w for w, n in zip(what, names, strict=True)]
+    wm.add_geo(_t("changed", lang), ch, styles=styles, style_idx=[present.index(k) for k in kind],
+               popups=Popups(labels, rows, titles=[n or w for n, w in zip(names, what, strict=True)]),
+               tooltips=tips, names=names, pane=SWIPE_PANES[2], pane_z=420)
+    gt = set(ch.geom_type)
+    items = []
+    for k, s in zip(present, styles, strict=True):
+        sub = kind == k
+        is_pt = set(ch.geom_type[sub.to_numpy()]) <= {"Point", "MultiPoint"}
+        items.append(LegendItem("circle" if is_pt else "line", s, _t(_CHANGE_LABEL.get(k, k), lang)))
+    if gt:
+        wm.legend(_t("changed", lang), items)
+
+
+def _add_rank_changes(wm: WebMap, ranks: pd.DataFrame, top_n: int) -> None:
+    lang = wm.lang
+    need = [c for c in ("rank_base", "rank_scenario") if c not in ranks.columns]
+    if need:
+        raise InputError(f"node rank table lacks column(s) {', '.join(need)} "
+                         f"(columns: {', '.join(map(str, ranks.columns))})")
+    rb = pd.to_numeric(ranks["rank_base"], errors="coerce").to_numpy(dtype=float)
+    rs = pd.to_numeric(ranks["rank_scenario"], errors="coerce").to_numpy(dtype=float)
+    change = rb - rs  # positive: moves up (rank 5 -> 3 is +2), as in node_strength_delta
+    status = np.where(np.isnan(rb) & ~np.isnan(rs), "new",
+                      np.where(~np.isnan(rb) & np.isnan(rs), "out",
+                               np.where(change > 0, "up", np.where(change < 0, "down", ""))))
+    names = _names(ranks, lang)
+    moved = np.flatnonzero(status != "")
+    # biggest movers first, then new and leaving nodes; ties by the scenario rank
+    mag = np.where(np.isnan(change), -1.0, np.abs(change))
+    order = sorted(moved, key=lambda i: (-mag[i], status[i] != "new", np.nan_to_num(rs[i], nan=1e9)))
+    sym = {"new": _t("rank_new", lang), "out": _t("rank_out", lang)}
+
+    def change_text(i: int) -> str:
+        if status[i] in sym:
+            return sym[status[i]]
+        return f"{'↑' if change[i] > 0 else '↓'}{abs(int(change[i]))}"
+
+    head = (f"<h5>{esc(_t('rank_changes', lang))}</h5><table><tr><th>{esc(S.label('name', lang))}</th>"
+            f"<th>{esc(_t('base', lang))}</th><th>{esc(_t('scenario', lang))}</th>"
+            f"<th>{esc(_t('change', lang))}</th></tr>")
+    body = "".join(
+        f'<tr><td>{esc(names[i])}</td><td class="num">{esc(_fmt_rank(rb[i]))}</td>'
+        f'<td class="num">{esc(_fmt_rank(rs[i]))}</td>'
+        f'<td class="num {"up" if status[i] in ("up", "new") else "down"}">{esc(change_text(i))}</td></tr>'
+        for i in order[:top_n])
+    if not order:
+        body = f'<tr><td colspan="4">{esc(_t("no_movers", lang))}</td></tr>'
+    wm.panel(head + body + "</table>", "bottomleft")
+    if not {"lon", "lat"} <= set(ranks.columns) or not len(moved):
+        return
+    sel = ranks.iloc[moved]
+    pts = gpd.GeoDataFrame(sel, geometry=gpd.points_from_xy(pd.to_numeric(sel["lon"], errors="coerce"),
+                                                            pd.to_numeric(sel["lat"], errors="coerce")),
+                           crs=WGS84)
+    keys = [k for k in ("up", "down", "new", "out") if k in set(status[moved])]
+    styles = [{"radius": 6, "color": "#FFFFFF", "weight": 1.5, "fillColor": RANK_COLORS[k], "fillOpacity": 0.95}
+              for k in keys]
+    cols = [c for c in ("rank_base", "rank_scenario", "composite_index_base", "composite_index_scenario")
+            if c in sel.columns]
+    table = Popups.table(sel, cols, lang, labels=[_t(c, lang) for c in cols], titles=[names[i] for i in moved])
+    for r, i in zip(table.rows, moved, strict=True):
+        r.append(change_text(i))
+    table.labels = [*table.labels, _t("rank_change", lang)]
+    sub = [names[i] for i in moved]
+    wm.add_geo(_t("rank_changes", lang), pts, styles=styles, style_idx=[keys.index(status[i]) for i in moved],
+               popups=table, tooltips=[f"{n}: {change_text(i)}" for n, i in zip(sub, moved, strict=True)],
+               names=sub, pane=SWIPE_PANES[2], pane_z=420)
+    wm.legend(_t("rank_changes", lang),
+              [LegendItem("circle", s, _t(f"rank_{k}", lang)) for k, s in zip(keys, styles, strict=True)])
+
+
+def _fmt_rank(r: float) -> str:
+    return "–" if not np.isfinite(r) else str(int(r))
