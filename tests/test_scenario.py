@@ -328,10 +328,13 @@ def test_every_shipped_scenario_parses_and_applies(emb):
 def test_default_scenario_runs_on_counties(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = S.run_default_scenario(tmp_path / "scn", origins="counties", metrics="nearest")
+        res = S.run_default_scenario(tmp_path / "scn", origins="counties", metrics="nearest,gravity")
     d = res.delta
-    assert (d["nearest_time_min_delta"].dropna() <= 1e-9).all()  # opening a line never slows anyone
-    assert (d["nearest_time_min_delta"] < -1.0).any()
+    # Every point keeps its base access links (routing.snap_like), so opening a line can
+    # only add paths: no time gets longer and no gravity sum gets smaller, anywhere.
+    assert (d["nearest_time_min_delta"].dropna() <= 1e-9).all()
+    assert (d["gravity_delta"].dropna() >= -1e-12).all()
+    assert (d["gravity_delta"] > 1e-6).any()
     nd = pd.read_csv(tmp_path / "scn" / "node_strength_delta.csv")
     south = nd[nd["name_zh"] == "苏州南站"].iloc[0]
     assert south["rank_scenario"] < south["rank_base"]  # the new interchange moves up

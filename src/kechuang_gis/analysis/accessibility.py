@@ -37,7 +37,7 @@ from . import kernels
 from .isochrones import DEFAULT_MINUTES, parse_minutes
 from .isochrones import isochrones as build_isochrones
 from .origins import load_destinations, load_origins, study_land, warn_outside
-from .routing import Snap, nearest, snap
+from .routing import Snap, nearest, snap, snap_like
 
 METRICS = ("nearest", "cumulative", "gravity", "2sfca", "od", "isochrones")
 DECAYS = ("exp", "power", "gaussian")
@@ -189,6 +189,7 @@ def accessibility(
     lakes=None,
     batch: int | None = None,
     progress: bool | Callable[[int], None] = False,
+    snap_base: Network | None = None,
 ) -> AccessibilityResult:
     """Compute the requested accessibility measures from origins to destinations.
 
@@ -199,6 +200,9 @@ def accessibility(
     beyond it counts as unreachable. ``workers``/``scheduler``: run the many-to-many
     part on a local Dask cluster of that many processes / an existing scheduler.
     ``area``/``lakes`` replace the study area and lakes (cells, clipping, warnings).
+    ``snap_base``: the base network of a scenario; points then join this network through
+    the nodes they join on the base, plus the nodes this network adds (see
+    :func:`routing.snap_like`), so base and scenario differ only by the network change.
     """
     wanted = parse_metrics(metrics)
     decay_kind, decay_beta = _check_decay(decay, beta)
@@ -215,8 +219,9 @@ def accessibility(
     dest = load_destinations(destinations, datum=datum, mass_col=mass_col)
     warn_outside(dest, "destination(s)", area)
 
-    o_snap = _snap(graph, orig, access)
-    d_snap = _snap(graph, dest, access)
+    base_graph = None if snap_base is None else snap_base.csr(modes=modes, statuses=statuses)
+    o_snap = _snap(graph, orig, access, base_graph)
+    d_snap = _snap(graph, dest, access, base_graph)
     counts = {"origins": len(orig), "destinations": len(dest)}
     counts["unsnapped_destinations"] = int((~d_snap.snapped).sum())
     if counts["unsnapped_destinations"]:
@@ -339,8 +344,10 @@ def _check_access(access: dict) -> dict:
     return dict(access)
 
 
-def _snap(graph, points: gpd.GeoDataFrame, access: dict) -> Snap:
+def _snap(graph, points: gpd.GeoDataFrame, access: dict, base_graph=None) -> Snap:
     x, y = lonlat_to_metric(points["lon"].to_numpy(float), points["lat"].to_numpy(float))
+    if base_graph is not None:
+        return snap_like(graph, base_graph, np.asarray(x), np.asarray(y), access)
     return snap(graph, np.asarray(x), np.asarray(y), access)
 
 

@@ -55,14 +55,22 @@ class Snap:
         return int((~self.snapped).sum())
 
 
-def snap(graph: CSRGraph, x: np.ndarray, y: np.ndarray, access: dict) -> Snap:
-    """Join points (EPSG:4549 metres) to their nearest active nodes with access costs."""
+def snap(graph: CSRGraph, x: np.ndarray, y: np.ndarray, access: dict,
+         candidates: np.ndarray | None = None) -> Snap:
+    """Join points (EPSG:4549 metres) to their nearest active nodes with access costs.
+
+    ``candidates`` (boolean mask over the graph's nodes) restricts which nodes may be
+    joined; by default every active node may.
+    """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     if x.shape != y.shape or x.ndim != 1:
         raise InputError("snap: x and y must be 1-d arrays of the same length")
-    active = np.flatnonzero(graph.active)
+    mask = graph.active if candidates is None else graph.active & candidates
+    active = np.flatnonzero(mask)
     if active.size == 0:
+        if candidates is not None:
+            return _empty_snap(x, y)
         raise InputError("the network has no routable nodes to snap to")
     k = int(min(access["k_nearest"], active.size))
     tree = cKDTree(np.column_stack([graph.x[active], graph.y[active]]))
@@ -75,6 +83,46 @@ def snap(graph: CSRGraph, x: np.ndarray, y: np.ndarray, access: dict) -> Snap:
     cost = dist * float(access["detour_factor"]) / speed_ms
     cost = np.where(found, cost + graph.penalty_s[np.maximum(nodes, 0)], np.inf)
     return Snap(nodes=nodes, cost_s=cost, dist_m=dist[:, 0], snapped=found[:, 0], x=x, y=y)
+
+
+def _empty_snap(x: np.ndarray, y: np.ndarray) -> Snap:
+    m = len(x)
+    return Snap(np.full((m, 0), -1), np.full((m, 0), np.inf), np.full(m, np.inf),
+                np.zeros(m, dtype=bool), x, y)
+
+
+def merge_snaps(a: Snap, b: Snap) -> Snap:
+    """Both sets of access links for the same points (columns side by side)."""
+    return Snap(np.hstack([a.nodes, b.nodes]), np.hstack([a.cost_s, b.cost_s]),
+                np.minimum(a.dist_m, b.dist_m), a.snapped | b.snapped, a.x, a.y)
+
+
+def snap_like(graph: CSRGraph, base: CSRGraph, x: np.ndarray, y: np.ndarray, access: dict) -> Snap:
+    """Join points to ``graph`` through the same nodes as on ``base``, plus the nodes ``graph`` adds.
+
+    For comparing a scenario with its base: with the base's access links kept and the
+    new nodes offered as extra links, the scenario's access is a superset of the base's
+    where nodes were added and a subset where they were removed, so any change in travel
+    time comes from the network change itself, never from points re-joining the network
+    at other nodes.
+    """
+    base_snap = snap(base, x, y, access)
+    ids = np.where(base_snap.nodes >= 0, base.node_ids[np.maximum(base_snap.nodes, 0)], -1)
+    order = np.argsort(graph.node_ids, kind="stable")
+    pos = np.searchsorted(graph.node_ids, ids, sorter=order)
+    pos = np.clip(pos, 0, len(order) - 1)
+    found = (ids >= 0) & (graph.node_ids[order[pos]] == ids)
+    nodes = np.where(found, order[pos], -1)
+    # Costs depend only on the point, the node's position and its boarding penalty, which
+    # the scenario keeps; they are recomputed on ``graph`` so penalties stay its own.
+    dist = np.hypot(graph.x[np.maximum(nodes, 0)] - x[:, None], graph.y[np.maximum(nodes, 0)] - y[:, None])
+    cost = dist * float(access["detour_factor"]) / (float(access["speed_kmh"]) / 3.6)
+    cost = np.where(found, cost + graph.penalty_s[np.maximum(nodes, 0)], np.inf)
+    kept = Snap(nodes, cost, base_snap.dist_m, base_snap.snapped & found.any(axis=1), x, y)
+    added = ~np.isin(graph.node_ids, base.node_ids)
+    if not added.any():
+        return kept
+    return merge_snaps(kept, snap(graph, x, y, access, candidates=added))
 
 
 def _with_virtual_sources(matrix: sp.csr_array, snapped: Snap) -> sp.csr_array:

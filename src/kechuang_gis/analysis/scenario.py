@@ -907,7 +907,8 @@ class RunOptions:
 
 
 def measure(network: Network, opts: RunOptions, destinations: gpd.GeoDataFrame,
-            nodes: gpd.GeoDataFrame | None) -> tuple[dict, list[tuple[str, type]]]:
+            nodes: gpd.GeoDataFrame | None, snap_base: Network | None = None
+            ) -> tuple[dict, list[tuple[str, type]]]:
     """Accessibility (and node strength) of one network; also returns the warnings raised.
 
     Runs in a Dask worker when scenarios run in parallel: warnings are captured and
@@ -917,8 +918,10 @@ def measure(network: Network, opts: RunOptions, destinations: gpd.GeoDataFrame,
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataWarning)
+        # The scenario joins points to the network through the base's access links plus
+        # the new nodes, so deltas come from the network change alone (routing.snap_like).
         acc = accessibility(network, opts.origins, destinations, opts.metrics, mass_col=opts.mass_col,
-                            population=opts.population, **opts.accessibility_kw)
+                            population=opts.population, snap_base=snap_base, **opts.accessibility_kw)
         ns = None
         if nodes is not None:
             ns = _node_strength(network, nodes, opts)
@@ -1002,13 +1005,13 @@ def run_scenarios(specs: Sequence[str | Path | Scenario], out_dirs: Sequence[str
     jobs: dict[str, tuple] = {}
     per_scn = []
     for key, ap in applied:
-        jobs.setdefault(f"base:{key}", (bases[key], dest, _base_nodes(node_table)))
+        jobs.setdefault(f"base:{key}", (bases[key], dest, _base_nodes(node_table), None))
         nodes_s, records = (None, [])
         if node_table is not None:
             nodes_s, records = apply_node_edits(ap.node_edits, _base_nodes(node_table), ap.scenario.name)
         dest_s = _scenario_destinations(dest, nodes_s, opts)
         jkey = f"scn:{len(per_scn)}"
-        jobs[jkey] = (ap.network, dest_s, nodes_s)
+        jobs[jkey] = (ap.network, dest_s, nodes_s, ap.base)
         per_scn.append((key, ap, jkey, records))
 
     results = _run_jobs(jobs, opts, workers, scheduler)
@@ -1075,11 +1078,11 @@ def _run_jobs(jobs: dict[str, tuple], opts: RunOptions, workers, scheduler) -> d
         from .distributed import client_for
 
         with client_for(workers, scheduler) as client:
-            futures = {k: client.submit(measure, net, opts, dest, nodes, pure=False)
-                       for k, (net, dest, nodes) in jobs.items()}
+            futures = {k: client.submit(measure, net, opts, dest, nodes, base, pure=False)
+                       for k, (net, dest, nodes, base) in jobs.items()}
             done = {k: f.result() for k, f in futures.items()}
     else:
-        done = {k: measure(net, opts, dest, nodes) for k, (net, dest, nodes) in jobs.items()}
+        done = {k: measure(net, opts, dest, nodes, base) for k, (net, dest, nodes, base) in jobs.items()}
     for k, (res, caught) in done.items():
         side = "base" if k.startswith("base") else "scenario"
         for msg, cat in caught:
@@ -1092,25 +1095,23 @@ def _run_jobs(jobs: dict[str, tuple], opts: RunOptions, workers, scheduler) -> d
 
 def access_changed(base: Network, scn: Network, lon: np.ndarray, lat: np.ndarray,
                    accessibility_kw: dict | None = None) -> np.ndarray:
-    """Whether each point joins the network at other nodes in the scenario than in the base.
+    """Whether each point gains a direct access link to a node the scenario adds.
 
-    Points join their k nearest active nodes (the access model); a new station among
-    them replaces a road node, a removed line's stations drop out. Such points' changes
-    mix the network change with a change of access links (see the module notes).
+    Scenario runs keep every point's base access links and offer the scenario's new
+    nodes as extra links (routing.snap_like); this marks the points that can reach a
+    new station or junction directly, for maps and summaries.
     """
     from ..crs import lonlat_to_metric
-    from .routing import snap
+    from .routing import snap_like
 
     kw = accessibility_kw or {}
     x, y = lonlat_to_metric(lon, lat)
-    sets = []
-    for net in (base, scn):
-        g = net.csr(modes=kw.get("modes"), statuses=kw.get("statuses", ("operating",)))
-        sn = snap(g, np.asarray(x), np.asarray(y), dict(net.meta["access"]))
-        ids = np.where(sn.nodes >= 0, g.node_ids[np.maximum(sn.nodes, 0)], -1)
-        ids.sort(axis=1)
-        sets.append(ids)
-    return (sets[0] != sets[1]).any(axis=1)
+    sel = {"modes": kw.get("modes"), "statuses": kw.get("statuses", ("operating",))}
+    g_base, g_scn = base.csr(**sel), scn.csr(**sel)
+    sn = snap_like(g_scn, g_base, np.asarray(x), np.asarray(y), dict(scn.meta["access"]))
+    added = ~np.isin(g_scn.node_ids, g_base.node_ids)
+    links = (sn.nodes >= 0) & np.isfinite(sn.cost_s)
+    return (links & added[np.maximum(sn.nodes, 0)]).any(axis=1)
 
 
 def _assemble(ap: Applied, base: dict, scn: dict, node_records: list[dict], opts: RunOptions,
@@ -1225,20 +1226,15 @@ def county_table(delta: gpd.GeoDataFrame, cols: list[str], pop: np.ndarray | Non
 
 
 def _access_note(delta: gpd.GeoDataFrame, gain: np.ndarray, loss: np.ndarray) -> str:
-    """Say how many of the unexpected changes come from changed access links."""
+    """How many of the gaining origins can reach a new node directly."""
     if "access_changed" not in delta.columns:
         return ""
     acc = delta["access_changed"].to_numpy(bool)
-    notes = []
-    for what, sel in (("slower/losing", loss), ("faster/gaining", gain)):
-        n = int((sel & acc).sum())
-        if n:
-            notes.append(f"{n} of the {int(sel.sum())} {what} origins join the network at other nodes "
-                         "than in the base")
-    if not notes:
+    n = int((gain & acc).sum())
+    if not n:
         return ""
-    return (" (" + "; ".join(notes) + ": the model links each point to its nearest few nodes, so a new "
-            "or closed station can replace a road link; read their change with care)")
+    return (f" ({n} of the {int(gain.sum())} gaining origins reach a new station or junction directly; "
+            "every origin keeps its base access links, so the changes come from the network alone)")
 
 
 def _lower_better(measure_name: str) -> bool:

@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import json
 import warnings
 from pathlib import Path
 
 from ..errors import DataWarning, InputError
 
-KINDS = ("overview", "transport", "accessibility", "node-strength", "layer")
+KINDS = ("overview", "transport", "accessibility", "node-strength", "scenario", "layer")
 
-#: File names looked for when --input is a folder (first match wins).
+#: The files a results folder given as --input holds, as the commands write them (first
+#: match wins). The raster of accessibility is ``<measure>.tif``, one per measure.
 DIR_FILES = {
-    "origins": ("accessibility_hex.parquet", "accessibility.parquet", "hex.parquet", "origins.parquet",
-                "accessibility_hex.geojson", "origins.geojson"),
-    "isochrones": ("isochrones.parquet", "isochrones.geojson"),
-    "raster": ("accessibility.tif", "surface.tif"),
-    "nodes": ("node_strength.parquet", "node_strength.geojson", "node_strength.csv"),
-    "flows": ("flows.parquet", "flows.geojson", "node_flows.parquet"),
+    # `kechuang-gis network build --out DIR` (read by Network.load)
+    "network": ("nodes.parquet", "edges.parquet", "meta.json"),
+    # `kechuang-gis accessibility --out DIR`
+    "origins": ("origins.parquet",),
+    "isochrones": ("isochrones.parquet",),
+    # `kechuang-gis node-strength --out DIR` (node_strength.csv is the same table, no geometry)
+    "nodes": ("node_strength.parquet",),
+    "flows": ("flows.parquet",),
+    # `kechuang-gis scenario run --out DIR` (one folder per scenario)
+    "delta": ("delta.parquet",),
+    "changed": ("changed.parquet",),
+    "node_ranks": ("node_strength_delta.csv",),
+    "scenario_meta": ("meta.json",),
 }
+#: Measure mapped by default: accessibility and scenario maps.
+DEFAULT_MEASURE = "nearest_time_min"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,13 +44,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--offline", action="store_true",
                    help="inline every script, stylesheet and icon (no CDN)")
     p.add_argument("--lang", default="zh", choices=("zh", "en"), help="label language (default zh)")
-    p.add_argument("--input", help="input file or folder (network folder for transport; "
-                                   "results folder or file for accessibility / node-strength)")
-    p.add_argument("--measure", help="column to map (accessibility: default nearest_time_min; "
+    p.add_argument("--input", help="input file or folder: network folder (transport); results folder "
+                                   "or file (accessibility, node-strength); scenario folder (scenario)")
+    p.add_argument("--measure", help="column to map (accessibility and scenario: default nearest_time_min; "
                                      "node-strength: default composite_index; layer: optional)")
     p.add_argument("--popup-cols", help="comma-separated columns shown in popups (layer)")
-    p.add_argument("--isochrones", help="isochrone polygons (accessibility)")
-    p.add_argument("--raster", help="GeoTIFF surface overlay (accessibility)")
+    p.add_argument("--isochrones", help="isochrone polygons (accessibility; drawn as one outline per "
+                                        "threshold, the union over all destinations)")
+    p.add_argument("--raster", help="GeoTIFF surface overlay (accessibility; default <measure>.tif of "
+                                    "the results folder)")
     p.add_argument("--flows", help="flow lines with w_ij (node-strength)")
     p.add_argument("--scheme", default="NaturalBreaks",
                    help="classification scheme (NaturalBreaks, Quantiles, EqualInterval, ...)")
@@ -97,11 +110,18 @@ def build(args: argparse.Namespace):
         return W.transport(net.edges, net.nodes, background=bg, **common)
     if kind == "accessibility":
         src = _need(src, "--input (an origins file with measures, or a results folder)", kind)
+        measure = args.measure or DEFAULT_MEASURE
         origins = _read(_find(folder, "origins") if folder else src)
         _need(origins, f"an origins file in {src} ({', '.join(DIR_FILES['origins'])})", kind)
         iso = _read(args.isochrones or (_find(folder, "isochrones") if folder else None))
-        raster = args.raster or (_find(folder, "raster") if folder else None)
-        return W.accessibility(origins, args.measure or "nearest_time_min", isochrones=iso,
+        if iso is not None and len(iso):
+            from ..publish.report import dissolve_isochrones
+
+            iso = dissolve_isochrones(iso)  # a regional map: one outline per threshold
+        raster = args.raster
+        if raster is None and folder is not None and (folder / f"{measure}.tif").exists():
+            raster = folder / f"{measure}.tif"
+        return W.accessibility(origins, measure, isochrones=iso,
                                raster=raster, scheme=args.scheme, k=args.classes, background=bg, **common)
     if kind == "node-strength":
         src = _need(src, "--input (the node strength table, or a results folder)", kind)
@@ -110,11 +130,46 @@ def build(args: argparse.Namespace):
         flows = _read(args.flows or (_find(folder, "flows") if folder else None))
         return W.node_strength(nodes, flows, index_col=args.measure or "composite_index",
                                background=bg, **common)
+    if kind == "scenario":
+        return _scenario(args, folder, src, bg, common)
     src = _need(src, "an input file (PATH or --input)", kind)
     data = _read(src)
     cols = [c.strip() for c in args.popup_cols.split(",") if c.strip()] if args.popup_cols else None
     return W.layer(data, name=Path(src).stem, popup_cols=cols, measure=args.measure,
                    scheme=args.scheme, k=args.classes, background=bg, **common)
+
+
+def _scenario(args: argparse.Namespace, folder: Path | None, src, bg, common: dict):
+    """The scenario map of a `scenario run` output folder."""
+    import pandas as pd
+
+    from ..publish import webmap as W
+
+    if folder is None:
+        raise InputError(f"map scenario needs --input SCENARIO_DIR (a `kechuang-gis scenario run` output "
+                         f"folder with {', '.join(DIR_FILES['delta'])}); got {src!r}")
+    delta_path = _find(folder, "delta")
+    if delta_path is None:
+        raise InputError(f"{folder}: not a finished scenario folder (no {DIR_FILES['delta'][0]}); "
+                         "run `kechuang-gis scenario run FILE --out DIR` first")
+    delta = _read(delta_path)
+    measure = args.measure or DEFAULT_MEASURE
+    if f"{measure}_delta" not in delta.columns and not args.measure:
+        have = [c[: -len("_delta")] for c in delta.columns if str(c).endswith("_delta")]
+        if have:
+            measure = have[0]
+    changed = _find(folder, "changed")
+    ranks = _find(folder, "node_ranks")
+    subtitle = ""
+    meta = _find(folder, "scenario_meta")
+    if meta is not None:
+        try:
+            subtitle = str(json.loads(meta.read_text(encoding="utf-8")).get("scenario", {}).get("name") or "")
+        except (ValueError, AttributeError) as exc:
+            warnings.warn(f"{meta}: unreadable ({exc}); the map has no scenario name", DataWarning, stacklevel=2)
+    return W.scenario(delta, measure, changed=_read(changed) if changed else None,
+                      node_ranks=pd.read_csv(ranks) if ranks else None, background=bg,
+                      subtitle=subtitle, k=args.classes if args.classes % 2 else args.classes + 1, **common)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -341,7 +341,7 @@ def network_from_osmnx(G: nx.MultiDiGraph, *, roads: str = "regional",
     if "oneway" in tags:
         tags["oneway"] = tags["oneway"].map(lambda v: bool(v) if isinstance(v, bool | np.bool_) else False)
     attrs, _ = classify_ways(tags, roads, modes)
-    keep = attrs["keep"].to_numpy()
+    keep = attrs["keep"].to_numpy().copy()
     xy = {n: (float(d["x"]), float(d["y"])) for n, d in G.nodes(data=True)}
     if area is not None:
         inside = _inside(area, xy)

@@ -266,14 +266,14 @@ def read_pbf_frames(path: str | Path, *, area=None, roads: str = "regional",
     del pieces
     release_memory()
     used = unique(np.concatenate([merged.start, merged.end]))
+    edges = pieces_to_edges(merged, node_ids, table)
+    del merged
+    release_memory()
     # Take from a two-element object array: one shared str object, not one per node.
     kind = np.array(["junction", "station"], dtype=object)[forced[used].astype(np.intp)]
     names = [named.get(int(i)) for i in used] if named else [None] * len(used)
     nodes = gpd.GeoDataFrame({"id": node_ids[used], "kind": kind, "name": pd.Series(names, dtype=object)},
                              geometry=gpd.points_from_xy(node_lon[used], node_lat[used]), crs=WGS84)
-    edges = pieces_to_edges(merged, node_ids, table)
-    del merged
-    release_memory()
     return nodes, edges, report, source
 
 

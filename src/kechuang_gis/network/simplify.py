@@ -324,10 +324,12 @@ def pieces_to_edges(p: Pieces, node_ids: np.ndarray, attrs: pd.DataFrame) -> gpd
             (np.concatenate([[0], np.cumsum(c)]),))
         del pos
         release_memory()
+    del cnt, first, rev
     a = np.concatenate([p.start, p.end[two]])
     b = np.concatenate([p.end, p.start[two]])
     grp = p.group[idx]
     cols: dict[str, object] = {"u": node_ids[a], "v": node_ids[b], "key": parallel_keys(a, b)}
+    del a, b
     for col in attrs.columns:
         values = attrs[col].to_numpy()
         # object dtype: pandas would otherwise convert millions of repeated strings.
@@ -335,7 +337,9 @@ def pieces_to_edges(p: Pieces, node_ids: np.ndarray, attrs: pd.DataFrame) -> gpd
     cols["oneway"] = p.oneway[idx]
     cols["length_m"] = p.length_m[idx]
     cols["travel_time_s"] = np.maximum(p.time_s[idx], 0.01)
-    return gpd.GeoDataFrame(cols, geometry=geom, crs=WGS84)
+    # copy=False: millions of rows; the default would copy every column into blocks.
+    frame = pd.DataFrame(cols, copy=False)
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geom, crs=WGS84), copy=False)
 
 
 def parallel_keys(a: np.ndarray, b: np.ndarray) -> np.ndarray:

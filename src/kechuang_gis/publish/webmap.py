@@ -134,7 +134,7 @@ class Popups:
         """Popups of the columns ``cols`` of ``df``, rounded for reading (:func:`display_values`)."""
         columns = [display_values(df[c], str(c), lang) for c in cols]
         rows = [list(r) for r in zip(*columns, strict=True)] if columns else [[] for _ in range(len(df))]
-        return cls([S.label(c, lang) for c in cols] if labels is None else list(labels), rows,
+        return cls([_t(c, lang) for c in cols] if labels is None else list(labels), rows,
                    titles=titles)
 
     def column(self, label: str) -> int:
@@ -1065,7 +1065,7 @@ def accessibility(origins: gpd.GeoDataFrame, measure: str = "nearest_time_min", 
     styles = []
     points = bool((origins.geom_type == "Point").all())
     for c in classes.colors + [classes.nodata_color]:
-        s = {"color": c, "weight": 0.3, "fillColor": c, "fillOpacity": 0.75, "opacity": 0.6}
+        s = {"color": c, "weight": 0.7, "fillColor": c, "fillOpacity": 0.75, "opacity": 0.75}
         if points:
             s.update(radius=4, weight=0.5, color="#333333")
         styles.append(s)
@@ -1247,8 +1247,14 @@ def read_layer(path: str | os.PathLike) -> gpd.GeoDataFrame:
 
 
 # --- scenario ---------------------------------------------------------------------------
-#: Labels of the scenario map (key -> (Chinese, English)); candidates for style.LABELS.
-SCENARIO_LABELS: dict[str, tuple[str, str]] = {
+#: Labels this module adds to style.LABELS (key -> (Chinese, English)): the scenario map
+#: and measure columns without a label there. Candidates for style.LABELS.
+EXTRA_LABELS: dict[str, tuple[str, str]] = {
+    "snap_dist_m": ("接入距离（米）", "Distance to the network (m)"),
+    "nearest_id": ("最近节点", "Nearest node"),
+    "cum_45": ("45分钟可达节点数", "Nodes within 45 min"),
+    "2sfca": ("两步移动搜索法可达性", "2SFCA accessibility"),
+    "t_ij_min": ("通行时间（分钟）", "Travel time (min)"),
     "title_scenario": ("情景对比", "Scenario comparison"),
     "base": ("基准", "Base"),
     "scenario": ("方案", "Scenario"),
@@ -1310,7 +1316,7 @@ SWIPE_PANES = ("kgLeft", "kgRight", "kgTop")
 
 
 def _t(key: str, lang: str) -> str:
-    pair = SCENARIO_LABELS.get(key)
+    pair = EXTRA_LABELS.get(key)
     if pair is None:
         return S.label(key, lang)
     return pair[0] if S.check_lang(lang) == "zh" else pair[1]
@@ -1368,7 +1374,7 @@ def scenario(delta: gpd.GeoDataFrame, measure: str, *, changed: gpd.GeoDataFrame
     def styles(classes: S.Classes) -> list[dict]:
         out = []
         for c in classes.colors + [classes.nodata_color]:
-            s = {"color": c, "weight": 0.3, "fillColor": c, "fillOpacity": 0.8, "opacity": 0.6}
+            s = {"color": c, "weight": 0.7, "fillColor": c, "fillOpacity": 0.8, "opacity": 0.8}
             if points:
                 s.update(radius=4, weight=0.5, color="#333333")
             out.append(s)
