@@ -14,12 +14,12 @@ import networkx as nx
 import pytest
 import shapely
 from conftest import DATA
+from osm_helpers import GEOD
 
 from kechuang_gis.errors import DataWarning, InputError, OfflineError
 from kechuang_gis.network.build import build_network
 from kechuang_gis.network.osm import classify_ways
 from kechuang_gis.settings import ROAD_LEVELS, ROAD_SPEED_KMH
-from osm_helpers import GEOD
 
 OAKLAND = DATA / "West-Oakland.osm.bz2"
 PLANET = DATA / "planet_10.068_48.135_10.071_48.137.osm"

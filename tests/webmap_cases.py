@@ -11,6 +11,7 @@ import re
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from shapely.geometry import LineString, Point, box
 
@@ -126,6 +127,55 @@ def user_layer() -> gpd.GeoDataFrame:
                             geometry=[Point(120.5, 31.3), Point(120.6, 31.4), Point(120.7, 31.2)], crs=WGS84)
 
 
+#: Scenario case: time change per hexagon (NaN: no data) and the classes worked out by hand.
+#: Diverging k=7 on |max| 14: upper bounds -10, -6, -2, 2, 6, 10, 14; NaN -> 7 (no data).
+SCENARIO_DELTA = [-14.0, -7.0, 0.0, np.nan, 0.0, 0.0, 3.5, 0.0, 0.0, 7.0]
+SCENARIO_DELTA_CLASSES = [0, 1, 3, 7, 3, 3, 4, 3, 3, 5]
+
+
+def scenario_delta() -> gpd.GeoDataFrame:
+    h = hexes()
+    base = h["nearest_time_min"].to_numpy() + 20.0
+    d = np.array(SCENARIO_DELTA)
+    names = [XSS_IMG if i == 2 else f"格{i}" for i in range(len(h))]
+    return gpd.GeoDataFrame({"id": h["h3"], "name": names, "nearest_time_min_base": base,
+                             "nearest_time_min_scenario": base + d, "nearest_time_min_delta": d,
+                             "gravity_base": np.arange(10.0), "gravity_scenario": np.arange(10.0) + 1,
+                             "gravity_delta": np.ones(10)}, geometry=h.geometry, crs=WGS84)
+
+
+def changed() -> gpd.GeoDataFrame:
+    """An added rail link stored in both directions, a removed road, an added node."""
+    a, b, c = (120.45, 31.22), (120.6, 31.22), (120.5, 31.3)
+    return gpd.GeoDataFrame({
+        "element": ["edge", "edge", "edge", "node"], "action": ["added", "added", "removed", "node_added"],
+        "u": pd.array([1, 2, 3, None], dtype="Int64"), "v": pd.array([2, 1, 4, None], dtype="Int64"),
+        "mode": ["rail", "rail", "road", None], "class": ["hsr", "hsr", "motorway", "park"],
+        "name": [XSS_SCRIPT, XSS_SCRIPT, "S17", XSS_IMG],
+        "status_before": [None, None, "operating", None], "status_after": ["operating", "operating", None, None],
+        "speed_before": [np.nan, np.nan, 100.0, np.nan], "speed_after": [300.0, 300.0, np.nan, np.nan],
+        "mass_before": [np.nan] * 4, "mass_after": [np.nan, np.nan, np.nan, 5.0], "note": [None] * 4},
+        geometry=[LineString([a, b]), LineString([b, a]), LineString([a, c]), Point(c)], crs=WGS84)
+
+
+def node_ranks() -> pd.DataFrame:
+    """Ranks before/after: b +3, c -2, e -2 (a markup name), d new, a unchanged."""
+    return pd.DataFrame({
+        "id": ["a", "b", "c", "d", "e"], "name_zh": ["苏州", "嘉兴南站", "无锡", "新园区", XSS_IMG],
+        "lon": [120.6, 120.75, 120.3, 120.5, 120.45], "lat": [31.3, 30.75, 31.57, 31.25, 31.2],
+        "rank_base": pd.array([1, 5, 2, None, 3], dtype="Int64"),
+        "rank_scenario": pd.array([1, 2, 4, 3, 5], dtype="Int64"),
+        "rank_change": pd.array([0, 3, -2, None, -2], dtype="Int64"),
+        "composite_index_base": [100.0, 40.0, 80.0, np.nan, 60.0],
+        "composite_index_scenario": [100.0, 70.0, 50.0, 65.0, 45.0]})
+
+
+#: Panel order of the rank movers: biggest change first, ties by the new rank, new last.
+RANK_ORDER = ["嘉兴南站", "无锡", XSS_IMG, "新园区"]
+SCENARIO_LAYERS = {"变化（方案 − 基准）": 10, "基准：最近节点时间（分钟）": 10,
+                   "方案：最近节点时间（分钟）": 10, "变化的网络要素": 3, "节点排名变化": 4}
+
+
 def build_all(basemap: str = "none", offline: bool = True) -> dict[str, tuple[W.WebMap, dict, str]]:
     """Every map kind from the hand-made inputs: name -> (map, expected counts, text to find)."""
     bg = background()
@@ -141,6 +191,9 @@ def build_all(basemap: str = "none", offline: bool = True) -> dict[str, tuple[W.
                                           scheme="Quantiles", k=3, **kw),
                           {**base, "六边形网格": 10, "等时圈": 2}, "分钟"),
         "node_strength": (W.node_strength(n, f, **kw), {**base, "联系强度": 2, "创新节点": 3}, "无锡"),
+        "scenario": (W.scenario(scenario_delta(), "nearest_time_min", changed=changed(),
+                                node_ranks=node_ranks(), scheme="Quantiles", **kw),
+                     {**base, **SCENARIO_LAYERS}, "格1"),
         "layer_en": (W.layer(user_layer(), name="user " + XSS_IMG, lang="en", **kw),
                      {"Surrounding areas": 1, "Counties": 1, "Cities and districts": 2, "Rivers": 1,
                       "Lakes": 1, "user " + XSS_IMG: 3} if basemap == "none" else {}, "plain"),

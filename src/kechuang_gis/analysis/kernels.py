@@ -1,8 +1,8 @@
 """Batched travel-time kernels on top of :mod:`.routing`: many destinations, bounded memory.
 
-:func:`.routing.point_to_point` rebuilds the virtual-source matrix for every batch of
-destinations; here it is built once for all destinations (:func:`prepare`) and the
-batches only choose which virtual rows to search from. A :class:`Problem` holds
+The virtual-source matrix is built once for all destinations (:func:`prepare`) and the
+batches only choose which virtual rows to search from; :func:`.routing.point_to_point`
+is this module's :func:`run` on such a problem. A :class:`Problem` holds
 everything a batch needs (the augmented CSR matrix, both snaps, the access model, the
 limits), so the same :func:`solve_batch` runs in this process or, unchanged, on a Dask
 worker that received the problem once (see :mod:`.distributed`): results are identical

@@ -148,42 +148,31 @@ def node_fields(graph: CSRGraph, points: Snap, *, reverse: bool = False,
     Forward: from the point into the network. ``reverse=True``: from every node *to*
     the point (what one-way networks need for "time to reach a destination").
     """
+    limit = np.inf if limit_s is None else float(limit_s)
+    if limit <= 0:
+        raise InputError("time limit must be positive")
     base = graph.matrix.T.tocsr() if reverse else graph.matrix
     aug = _with_virtual_sources(base, points)
     n = graph.n
     idx = np.arange(n, n + points.m)
-    limit = np.inf if limit_s is None else float(limit_s)
-    if limit <= 0:
-        raise InputError("time limit must be positive")
     d = dijkstra(aug, directed=True, indices=idx, limit=limit)
     return d[:, :n]
 
 
 def point_to_point(graph: CSRGraph, origins: Snap, dests: Snap, access: dict, *,
-                   limit_s: float | None = None, batch: int = 256) -> np.ndarray:
+                   limit_s: float | None = None, batch: int | None = None) -> np.ndarray:
     """Origin x destination travel times (s), shape (m_o, m_d), ``inf`` where unreachable.
 
     Reverse fields from the destinations (time from every node to each destination)
     are combined with each origin's access legs; the direct access-speed leg between
-    the two points is also allowed. Destinations are processed in batches to bound
-    memory at (batch x n) floats.
+    the two points is also allowed. The work is done by :mod:`.kernels`, which builds
+    the augmented graph once and bounds memory per batch of destinations.
     """
-    out = np.full((origins.m, dests.m), np.inf)
-    o_nodes = np.maximum(origins.nodes, 0)
-    o_ok = origins.nodes >= 0
-    for start in range(0, dests.m, batch):
-        stop = min(start + batch, dests.m)
-        sub = _subset(dests, slice(start, stop))
-        fields = node_fields(graph, sub, reverse=True, limit_s=limit_s)  # (b, n)
-        # t[o, j] = min_k (a[o, k] + field[j, node[o, k]])
-        via = fields[:, o_nodes]  # (b, m_o, k)
-        via = np.where(o_ok[None, :, :], via + origins.cost_s[None, :, :], np.inf)
-        out[:, start:stop] = via.min(axis=2).T
-    direct = direct_times(origins, dests, access)
-    np.minimum(out, direct, out=out)
-    if limit_s is not None:
-        out[out > limit_s] = np.inf
-    return out
+    from . import kernels
+
+    problem = kernels.prepare(graph, origins, dests, access, reverse=True, limit_s=limit_s)
+    od, _ = kernels.run(problem, batch=batch)
+    return od
 
 
 def direct_times(origins: Snap, dests: Snap, access: dict) -> np.ndarray:
@@ -211,7 +200,9 @@ def nearest(graph: CSRGraph, origins: Snap, dests: Snap, access: dict, *,
     limit = np.inf if limit_s is None else float(limit_s)
     dist, _, src = dijkstra(aug, directed=True, indices=idx, min_only=True,
                             return_predecessors=True, limit=limit)
-    field, owner = dist[:n], src[:n] - n  # owner: destination index per node
+    field = dist[:n]
+    # scipy marks unreached nodes' source as -9999; map them to -1 like every other miss.
+    owner = np.where(src[:n] >= n, src[:n] - n, -1)
     o_nodes = np.maximum(origins.nodes, 0)
     via = np.where(origins.nodes >= 0, origins.cost_s + field[o_nodes], np.inf)
     best_k = via.argmin(axis=1)

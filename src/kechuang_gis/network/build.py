@@ -32,8 +32,8 @@ from ..settings import (
     TRANSFER_PENALTY_MIN,
     WGS84,
 )
-from .osm import GEOD
 from .model import STATION_KINDS, Network, default_access_model
+from .osm import GEOD
 from .simplify import MIN_COMPONENT_NODES, simplify_network
 from .speeds import add_rail_dwell
 
