@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-base
 TEST_STAMP := $(VENV)/.installed-test
 SYSTEM_PACKAGES := chromium chromium-driver fonts-noto-cjk
 
-.PHONY: demo test system-deps bench lint clean data
+.PHONY: demo test system-deps bench bench-full lint clean data
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -39,10 +39,17 @@ demo: $(STAMP) system-deps
 test: $(TEST_STAMP) system-deps
 	$(BIN)/python -m pytest
 
+# Peers (osmnx/networkx, igraph, pandana) and this engine in one run -> bench/RESULTS.md.
+# `bench` stops at 100k nodes (minutes); `bench-full` adds 1M nodes (over an hour).
 bench: $(TEST_STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
-	$(BIN)/python bench/network_build.py
-	$(BIN)/python bench/accessibility.py
+	$(BIN)/python bench/network_build.py --sizes 100000
+	$(BIN)/python bench/accessibility.py --sizes 10000,100000 --json bench/accessibility.json
+
+bench-full: $(TEST_STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	$(BIN)/python bench/network_build.py --sizes 100000,1000000
+	$(BIN)/python bench/accessibility.py --sizes 10000,100000,1000000 --json bench/accessibility.json
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests bench scripts

@@ -177,8 +177,9 @@ def render(rows: list[dict], timeout: float) -> str:
     errors = [f"{r['n']:,} {e}: {r[e]['error']}" for r in rows for e in ("ours", "osmnx") if r[e].get("error")]
     if errors:
         lines += ["", "Failures: " + "; ".join(errors)]
-    lines += ["", "Node/edge counts differ by design: osmnx keeps every way and its own simplification "
-              "rules; ours stores two-way links as two directed rows, like osmnx.", f"<!-- END {SECTION} -->"]
+    lines += ["", "Node/edge counts differ by design: osmnx also contracts the grid's corner nodes, where "
+              "two differently named ways meet; ours keeps a node wherever name, class, speed or "
+              "one-way status change. Both store a two-way link as two directed rows.", f"<!-- END {SECTION} -->"]
     return "\n".join(lines) + "\n"
 
 

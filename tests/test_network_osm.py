@@ -192,3 +192,24 @@ def test_overpass_offline_uncached_names_alternatives(tmp_path):
         assert "--source FILE" in str(exc) and "--source embedded" in str(exc)
     else:  # pragma: no cover - only with a live connection
         pytest.skip("Overpass is reachable here; the offline path is not exercised")
+
+
+def test_xml_and_pbf_of_the_same_data_agree(tmp_path):
+    # The reference network (roads, one-way, rail, a station beside the track) written
+    # both ways: the osmnx path and the pyosmium path must give the same network.
+    from osm_helpers import write_osm
+
+    nets = {}
+    for suffix in (".osm", ".osm.pbf"):
+        p = write_osm(tmp_path / f"ref{suffix}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            nets[suffix] = build_network(p, roads="urban", min_component=4)
+    cols = ["u", "v", "mode", "class", "oneway"]
+    a = nets[".osm"].edges.sort_values(["u", "v", "mode"]).reset_index(drop=True)
+    b = nets[".osm.pbf"].edges.sort_values(["u", "v", "mode"]).reset_index(drop=True)
+    assert a[cols].astype(str).equals(b[cols].astype(str))
+    assert a["length_m"].to_numpy() == pytest.approx(b["length_m"].to_numpy(), rel=1e-9)
+    assert a["travel_time_s"].to_numpy() == pytest.approx(b["travel_time_s"].to_numpy(), rel=1e-9)
+    st = nets[".osm"].nodes
+    assert st.loc[st["kind"] == "station", "id"].tolist() == [22]

@@ -9,8 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
-
-from browser_harness import OPEN_ALL, chromium_driver, no_alert, non_local_requests
+from browser_harness import OPEN_SAMPLE, chromium_driver, no_alert, non_local_requests
 
 from kechuang_gis.cli import main
 
@@ -89,7 +88,7 @@ def test_generated_map_in_browser(run_dirs, driver, kind):
     """)
     assert info["leaflet"] and info["layers"] >= 2 and info["drawn"] > 10
     assert info["legend"].strip()
-    res = driver.execute_script(OPEN_ALL)
+    res = driver.execute_script(OPEN_SAMPLE, 200)
     assert res["opened"] > 0 and no_alert(driver)
     assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
     assert non_local_requests(driver) == []

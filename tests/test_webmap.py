@@ -8,6 +8,7 @@ import re
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 import webmap_cases as C
@@ -272,3 +273,164 @@ def test_raster_overlay_is_placed_at_the_tif_bounds(tmp_path):
     xs, ys = t.transform([500000, 550000, 500000, 550000], [3420000, 3420000, 3470000, 3470000])
     assert w == pytest.approx(min(xs), abs=0.01) and e == pytest.approx(max(xs), abs=0.01)
     assert s == pytest.approx(min(ys), abs=0.01) and n == pytest.approx(max(ys), abs=0.01)
+
+
+# --- compact layers -----------------------------------------------------------------------
+def _hex_grid(n_side: int) -> gpd.GeoDataFrame:
+    """n_side x n_side flat-topped hexagons of ~1.2 km, with a time and a text column."""
+    cells, t, near = [], [], []
+    r = 0.012
+    for i in range(n_side):
+        for j in range(n_side):
+            x, y = 120.2 + 1.5 * r * i, 31.0 + np.sqrt(3) * r * (j + 0.5 * (i % 2))
+            ang = np.arange(6) * np.pi / 3
+            cells.append(shapely.Polygon(np.column_stack([x + r * np.cos(ang), y + r * np.sin(ang)])))
+            t.append(10 + (i * 7 + j * 3) % 97 + 0.123456)
+            near.append(C.XSS_IMG if (i + j) % 5 == 0 else f"园区{(i + j) % 7}")
+    return gpd.GeoDataFrame({"id": [f"h{k}" for k in range(len(cells))], "nearest_time_min": t,
+                             "nearest_id": near, "gravity": np.linspace(0.001, 0.1, len(cells))},
+                            geometry=cells, crs="EPSG:4326")
+
+
+def test_large_layer_is_compact_and_rounded():
+    grid = _hex_grid(50)  # 2,500 cells: drawn on a canvas
+    page = W.accessibility(grid, "nearest_time_min", basemap="none", offline=True).render()
+    (name, data, opts), = C.raw_layers(page)
+    assert opts.get("canvas") is True and data["f"] == 2500
+    # labels once per layer; values only per feature; minutes to 1 decimal, 4 significant digits else
+    assert data["p"]["l"] == ["最近节点时间（分钟）", "最近节点", "引力可达性"]
+    row = data["p"]["v"][0]
+    assert row[0] == 10.1 and row[2] == 0.001
+    # repeated texts are stored once: 8 distinct nearest names for 2,500 cells
+    assert sorted(data["p"]["d"][1]) == sorted({C.XSS_IMG, *(f"园区{k}" for k in range(7))})
+    assert "tc" in data and "t" not in data  # the tooltip is the first popup column
+    per_feature = len(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()) / 2500
+    assert per_feature < 110, per_feature
+    # geometry decodes back to the rounded display coordinates
+    fc = C.decode(data)
+    expect = shapely.get_coordinates(W.WebMap("t").prepare(grid, simplify=False).geometry.values)
+    np.testing.assert_allclose(C.coords(fc), expect, atol=1e-9)
+
+
+def test_display_values_round_sensibly():
+    vals = W.display_values([12.3456, np.nan, None, 3.0, 17697.56], "nearest_time_min")
+    assert vals == [12.3, None, None, 3, 17697.6]
+    assert W.display_values([17697.56, 0.5], "snap_dist_m") == [17698, 0]
+    assert W.display_values([0.000123456, 123456.7, 2.0, True], "gravity") == [0.0001235, 123500, 2, "是"]
+    assert W.display_values(["a", pd.NA], "name") == ["a", None]
+
+
+def test_encode_geometry_by_hand():
+    code, a = W.encode_geometry(shapely.Polygon([(120.0, 31.0), (120.00001, 31.0), (120.0, 31.00002)]))
+    assert code == 3 and a == [[12000000, 3100000, 1, 0, -1, 2]]
+    assert W.encode_geometry(Point(120.5, 31.25)) == (1, [12050000, 3125000])
+    code, a = W.encode_geometry(shapely.MultiLineString([[(1, 2), (1.5, 2)], [(0, 0), (0, -1e-5)]]))
+    assert code == 5 and a == [[100000, 200000, 50000, 0], [0, 0, 0, -1]]
+
+
+# --- scenario ---------------------------------------------------------------------------
+def _rgb(h: str) -> tuple[int, int, int]:
+    return int(h[1:3], 16), int(h[3:5], 16), int(h[5:7], 16)
+
+
+def test_scenario_change_classes_and_colours_say_gain_and_loss(pages):
+    page = pages["scenario"][2]
+    raw = {n: (d, o) for n, d, o in C.raw_layers(page)}
+    data, opts = raw["变化（方案 − 基准）"]
+    assert data["c"] == C.SCENARIO_DELTA_CLASSES
+    colors = [s["fillColor"] for s in opts["styles"]]
+    # time: negative = faster = gain = blue; positive = loss = red
+    r, g, b = _rgb(colors[0])
+    assert b > r + 60
+    r, g, b = _rgb(colors[6])
+    assert r > b + 60
+    assert "-20 – -10（改善）" in page and "10 – 20（变差）" in page and "蓝色：改善" in page
+    # a higher-is-better measure: an increase is the gain, drawn blue
+    up = W.scenario(C.scenario_delta(), "gravity", basemap="none")
+    st = {n: o for n, _, o in C.raw_layers(up.render())}["变化（方案 − 基准）"]["styles"]
+    r, g, b = _rgb(st[6]["fillColor"])
+    assert b > r + 60
+    en = W.scenario(C.scenario_delta(), "nearest_time_min", lang="en", basemap="none").render()
+    assert "-20 – -10 (gain)" in en and "10 – 20 (loss)" in en and "Blue: gain" in en
+
+
+def test_scenario_sides_share_geometry_and_classes(pages):
+    page = pages["scenario"][2]
+    raw = {n: (d, o) for n, d, o in C.raw_layers(page)}
+    d = C.scenario_delta()
+    base, scen = d["nearest_time_min_base"].to_numpy(), d["nearest_time_min_scenario"].to_numpy()
+    both = np.r_[base, scen]
+    ub = np.percentile(both[np.isfinite(both)], np.arange(1, 7) * 100 / 6)  # Quantiles k=6 by hand
+
+    def cls(v):
+        return [6 if np.isnan(x) else int(np.searchsorted(ub, x, side="left")) for x in v]
+
+    b, bo = raw["基准：最近节点时间（分钟）"]
+    s, so = raw["方案：最近节点时间（分钟）"]
+    assert b["c"] == cls(base) and s["c"] == cls(scen)
+    assert bo["styles"] == so["styles"]
+    assert b["ref"] == s["ref"] == raw["变化（方案 − 基准）"][1]["id"] and "x" not in b
+    assert (bo["pane"], so["pane"]) == ("kgLeft", "kgRight")
+    assert "KG.swipe(" in page
+
+
+def test_scenario_changes_and_rank_panel(pages):
+    page = pages["scenario"][2]
+    fc = C.geo_layers(page)["变化的网络要素"]
+    kinds = sorted(f["properties"]["v"][0] for f in fc["features"])
+    assert kinds == sorted(["新增", "移除", "新增节点"])  # the two directions drawn once
+    added = next(f for f in fc["features"] if f["properties"]["v"][0] == "新增")
+    assert added["properties"]["n"] == C.XSS_SCRIPT and "300" in added["properties"]["p"]
+    panel = json.loads(re.search(r'KG\.box\(\w+, ("\\u003ch5(?:[^"\\]|\\.)*"), "bottomleft"', page).group(1))
+    cells = re.findall(r"<tr><td>(.*?)</td>", panel)
+    assert [_html.unescape(c) for c in cells] == C.RANK_ORDER
+    assert "&lt;img" in panel and C.XSS_IMG not in panel
+    assert "↑3" in panel and "↓2" in panel and "新进入排名" in panel
+    ranks = C.geo_layers(page)["节点排名变化"]
+    assert sorted(f["properties"]["n"] for f in ranks["features"]) == sorted(C.RANK_ORDER)
+
+
+def test_scenario_refuses_a_missing_measure():
+    with pytest.raises(InputError, match="gravity, nearest_time_min"):
+        W.scenario(C.scenario_delta(), "cum_30")
+
+
+def test_cli_scenario_from_a_scenario_folder(tmp_path, capsys):
+    folder = tmp_path / "scn"
+    folder.mkdir()
+    C.scenario_delta().to_parquet(folder / "delta.parquet")
+    C.changed().to_parquet(folder / "changed.parquet")
+    C.node_ranks().to_csv(folder / "node_strength_delta.csv", index=False)
+    (folder / "meta.json").write_text(json.dumps({"scenario": {"name": "测试情景"}}), encoding="utf-8")
+    out = tmp_path / "maps" / "scenario.html"
+    assert main(["map", "scenario", "--input", str(folder), "--out", str(out), "--basemap", "none",
+                 "--offline"]) == 0
+    assert f"wrote {out}" in capsys.readouterr().out
+    page = out.read_text(encoding="utf-8")
+    layers = C.geo_layers(page)
+    assert {k: len(v["features"]) for k, v in layers.items() if k in C.SCENARIO_LAYERS} == C.SCENARIO_LAYERS
+    assert "测试情景" in page and offline.remote_references(page) == []
+    assert main(["map", "scenario", "--input", str(tmp_path), "--out", str(out)]) == 2
+    assert "not a finished scenario folder" in capsys.readouterr().err
+
+
+def test_cli_accessibility_reads_the_output_folder_names(tmp_path):
+    import rasterio
+    from rasterio.transform import from_origin
+
+    folder = tmp_path / "acc"
+    folder.mkdir()
+    C.hexes().to_parquet(folder / "origins.parquet")
+    iso = C.isochrones()
+    pd.concat([iso, iso.assign(dest_id="other")]).to_parquet(folder / "isochrones.parquet")
+    with rasterio.open(folder / "nearest_time_min.tif", "w", driver="GTiff", height=4, width=4, count=1,
+                       dtype="float32", crs="EPSG:4326", transform=from_origin(120.4, 31.3, 0.05, 0.05)) as dst:
+        dst.write(np.arange(16, dtype="float32").reshape(4, 4), 1)
+    out = tmp_path / "a.html"
+    assert main(["map", "accessibility", "--input", str(folder), "--out", str(out), "--basemap", "none",
+                 "--offline", "--scheme", "Quantiles", "-k", "3"]) == 0
+    page = out.read_text(encoding="utf-8")
+    layers = C.geo_layers(page)
+    assert len(layers["六边形网格"]["features"]) == 10
+    assert len(layers["等时圈"]["features"]) == 2  # one outline per threshold over both destinations
+    assert "data:image/png;base64," in page  # the measure's own surface

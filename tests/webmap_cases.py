@@ -128,9 +128,12 @@ def user_layer() -> gpd.GeoDataFrame:
 
 
 #: Scenario case: time change per hexagon (NaN: no data) and the classes worked out by hand.
-#: Diverging k=7 on |max| 14: upper bounds -10, -6, -2, 2, 6, 10, 14; NaN -> 7 (no data).
+#: Diverging k=7 (style.diverging_classes): non-zero |delta| = 3.5, 7, 7, 14; their 95th
+#: percentile (linear) = 7 + 0.85 * 7 = 12.95, rounded up to a readable 20 = the scale;
+#: no-change half-width 2 % of it = 0.4. Upper bounds -20, -10, -0.4, 0.4, 10, 20, 20:
+#: -14 -> 1, -7 -> 2, 0 -> 3, 3.5 -> 4, 7 -> 4; NaN -> 7 (no data).
 SCENARIO_DELTA = [-14.0, -7.0, 0.0, np.nan, 0.0, 0.0, 3.5, 0.0, 0.0, 7.0]
-SCENARIO_DELTA_CLASSES = [0, 1, 3, 7, 3, 3, 4, 3, 3, 5]
+SCENARIO_DELTA_CLASSES = [1, 2, 3, 7, 3, 3, 4, 3, 3, 4]
 
 
 def scenario_delta() -> gpd.GeoDataFrame:

@@ -34,6 +34,9 @@ def register(sub) -> None:
                    help="minutes to board rail from the road network at a station (default from settings)")
     b.add_argument("--min-component", type=int, default=None, metavar="N",
                    help="drop connected components with fewer than N raw OSM nodes (default 10)")
+    b.add_argument("--statuses", default=None,
+                   help="embedded source: all (default) or a comma list of operating, under_construction, "
+                        "planned; every edge keeps its status and analyses use operating ones by default")
     b.add_argument("--out", required=True, help="output folder (written atomically)")
     b.set_defaults(handler=run_build)
     i = nsub.add_parser("info", help="counts by mode and class, lengths, components, bounding box")
@@ -53,7 +56,7 @@ def run_build(args: argparse.Namespace) -> int:
         args.source, area=args.area, modes=args.modes, roads=args.roads,
         transfer_penalty_min=TRANSFER_PENALTY_MIN if args.transfer_penalty is None else args.transfer_penalty,
         min_component=MIN_COMPONENT_NODES if args.min_component is None else args.min_component,
-        progress=sys.stderr.isatty(),
+        progress=sys.stderr.isatty(), statuses=args.statuses,
     )
     net.save(args.out)
     report = net.meta.get("report") or {}

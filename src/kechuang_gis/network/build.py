@@ -103,7 +103,8 @@ def resolve_area(area, source_kind_: str):
 def build_network(source: str | Path = "embedded", area=None, modes: Iterable[str] | str = BUILD_MODES,
                   roads: str = "regional", *, transfer_penalty_min: float = TRANSFER_PENALTY_MIN,
                   min_component: int = MIN_COMPONENT_NODES, simplify: bool = True,
-                  cache_dir: str | Path | None = None, progress: bool = False) -> Network:
+                  cache_dir: str | Path | None = None, progress: bool = False,
+                  statuses: Iterable[str] | str | None = None) -> Network:
     """Build a network from ``source``; see the module docstring for the sources.
 
     Parameters
@@ -113,6 +114,9 @@ def build_network(source: str | Path = "embedded", area=None, modes: Iterable[st
     modes : ``road`` and/or ``rail``; roads : ``regional``, ``urban`` or ``all``.
     transfer_penalty_min : cost of boarding rail from the road network at a station.
     min_component : components with fewer raw OSM nodes (per mode) are dropped.
+    statuses : embedded source only: which of operating / under_construction / planned
+        to store (default: all, each edge tagged with its status; analyses use the
+        operating ones unless asked otherwise, scenarios switch the others on).
     """
     kind = source_kind(source)
     modes = parse_modes(modes)
@@ -121,7 +125,7 @@ def build_network(source: str | Path = "embedded", area=None, modes: Iterable[st
     if kind == "embedded":
         from .embedded import build_embedded
 
-        net = build_embedded(list(modes))
+        net = build_embedded(list(modes), statuses="all" if statuses is None else statuses)
         meta = dict(net.meta)
         meta.setdefault("source", "embedded")
         meta.setdefault("modes", list(modes))
@@ -129,6 +133,9 @@ def build_network(source: str | Path = "embedded", area=None, modes: Iterable[st
             log.info("the embedded network covers the study region; --area is not applied")
         return Network(net.nodes, net.edges, meta)
 
+    if statuses not in (None, "operating", ("operating",), ["operating"]):
+        raise InputError("--statuses applies to the embedded source only: OSM data is read as it "
+                         "is (operating elements)")
     geom, area_desc = resolve_area(area, kind)
     steps = tqdm(total=4, desc="network build", unit=" step", disable=not progress)
     params = {"roads": roads, "modes": list(modes), "transfer_penalty_min": float(transfer_penalty_min),
@@ -248,7 +255,7 @@ def transfer_edges(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, penalty_min
     df = pd.DataFrame({
         "u": np.concatenate([r_ids, s_ids]), "v": np.concatenate([s_ids, r_ids]),
         "key": 0, "mode": "transfer", "class": "transfer",
-        "name": np.concatenate([names, names]), "ref": None, "line": None, "oneway": True,
+        "name": np.concatenate([names, names]), "ref": None, "line": None, "oneway": False,  # stored both ways, like a two-way link
         "length_m": np.concatenate([d, d]), "speed_kmh": ACCESS_SPEED_KMH,
         # Routing needs times > 0 even where a station sits on a road node.
         "travel_time_s": np.maximum(np.concatenate([leg + penalty_min * 60.0, leg]), 0.01),

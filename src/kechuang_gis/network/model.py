@@ -115,10 +115,10 @@ class Network:
         ids = self.nodes["id"]
         if ids.duplicated().any():
             raise NetworkError(f"duplicate node ids: {ids[ids.duplicated()].head(10).tolist()}")
-        known = set(ids.tolist())
-        missing = set(self.edges["u"]).union(self.edges["v"]) - known
-        if missing:
-            raise NetworkError(f"edges refer to unknown node ids: {sorted(missing)[:10]}")
+        ends = np.concatenate([self.edges["u"].to_numpy(np.int64), self.edges["v"].to_numpy(np.int64)])
+        missing = np.unique(ends[~np.isin(ends, ids.to_numpy(np.int64))])
+        if missing.size:
+            raise NetworkError(f"edges refer to unknown node ids: {missing[:10].tolist()}")
         bad_mode = ~self.edges["mode"].isin(MODES)
         if bad_mode.any():
             raise NetworkError(f"unknown edge mode(s) {sorted(set(self.edges.loc[bad_mode, 'mode']))}; use {MODES}")

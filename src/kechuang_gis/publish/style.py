@@ -398,18 +398,54 @@ def classify(values, scheme: str = "NaturalBreaks", k: int = 5, *, cmap: str | N
     return out
 
 
-def diverging_classes(values, k: int = 7, cmap: str | None = None) -> Classes:
-    """Symmetric classes around zero for scenario changes (odd ``k``: a middle class)."""
+def _nice(x: float) -> float:
+    """Round up to 1, 2, 2.5 or 5 times a power of ten: legend bounds people can read."""
+    if not np.isfinite(x) or x <= 0:
+        return 1.0
+    p = 10.0 ** np.floor(np.log10(x))
+    for f in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if x <= f * p * (1 + 1e-12):
+            return f * p
+    return 10.0 * p
+
+
+def diverging_classes(values, k: int = 7, cmap: str | None = None, *, quantile: float = 0.95,
+                      neutral_share: float = 0.02) -> Classes:
+    """Symmetric classes around zero for scenario changes, always ``k`` (odd) of them.
+
+    The middle class is "no change": |value| <= ``neutral_share`` x scale. The scale is
+    the ``quantile`` of the non-zero |values|, rounded up to a readable number, so that
+    a few extreme changes do not push every other change into the middle class; the
+    outer classes are open-ended. With fewer distinct values than classes the classes
+    stay in place (zero keeps the neutral colour).
+    """
     v = np.asarray(values, dtype=float)
     y = v[np.isfinite(v)]
     if y.size == 0:
         raise InputError("cannot classify: no finite values")
-    m = float(np.abs(y).max()) or 1.0
-    k = max(3, k | 1)
-    edges = np.linspace(-m, m, k + 1)[1:]
-    out = classify(values, "UserDefined", bins=edges, cmap=cmap or DIVERGING_CMAP, k=k, lower=-m)
-    # keep all k colours in place even when some classes are empty, so 0 stays neutral
-    out.colors = list(ramp(cmap or DIVERGING_CMAP, k))
+    k = max(3, int(k) | 1)
+    side = (k - 1) // 2
+    nz = np.abs(y[y != 0])
+    scale = _nice(float(np.quantile(nz, quantile))) if nz.size else 1.0
+    neutral = scale * neutral_share
+    steps = [neutral] + [scale * i / (side - 1) for i in range(1, side)] if side > 1 else [neutral]
+    top = max(float(np.abs(y).max()), scale)
+    # Upper bounds: (-inf, -scale], ..., (-neutral, neutral], ..., (scale, top].
+    bins = np.array([-s for s in reversed(steps[1:])] + [-neutral, neutral] + steps[1:] + [top])
+    lower = min(float(y.min()), -top)
+    lows = [lower] + [float(b) for b in bins[:-1]]
+    labels = []
+    for i, (lo, hi) in enumerate(zip(lows, bins, strict=True)):
+        if i == 0:
+            labels.append(f"≤ {_fmt(hi)}")
+        elif i == len(bins) - 1:
+            labels.append(f"> {_fmt(lo)}")
+        elif lo == -neutral and hi == neutral:
+            labels.append(f"± {_fmt(neutral)}")
+        else:
+            labels.append(f"{_fmt(lo)} – {_fmt(hi)}")
+    out = Classes(bins.astype(float), list(ramp(cmap or DIVERGING_CMAP, k)), labels, "Diverging", lower)
+    out.counts = np.bincount(out.assign(y), minlength=out.k).tolist()
     return out
 
 

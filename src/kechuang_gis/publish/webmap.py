@@ -657,7 +657,10 @@ class WebMap:
             bounds = (w, s, e, n)
         w, s, e, n = (float(v) for v in bounds)
         self.m.location = [(s + n) / 2, (w + e) / 2]
-        self.m.fit_bounds([[s, w], [n, e]], padding=(10, 10))
+        # set at once, not animated: a page opens at its view, and scripts (and tests)
+        # that act on the map do not race a running zoom animation
+        _Call("(function(m,b){m.fitBounds(b,{padding:[10,10],animate:false});})",
+              [[s, w], [n, e]]).add_to(self.m)
         if self.basemap == "none":
             # A pale water-blue page background: the vector land then reads as land.
             _Call("(function(m){m.getContainer().classList.add('kg-none');})").add_to(self.m)
@@ -1337,6 +1340,10 @@ def _side_labels(classes: S.Classes, lower_better: bool, lang: str) -> list[str]
     return out
 
 
+def _diverging(values: np.ndarray, k: int, cmap: str) -> S.Classes:
+    return S.diverging_classes(values, k=k, cmap=cmap)
+
+
 def scenario(delta: gpd.GeoDataFrame, measure: str, *, changed: gpd.GeoDataFrame | None = None,
              node_ranks: pd.DataFrame | None = None, background: Background | None = None,
              lang: str = "zh", basemap: str = "osm", offline: bool = False, title: str | None = None,
@@ -1361,7 +1368,7 @@ def scenario(delta: gpd.GeoDataFrame, measure: str, *, changed: gpd.GeoDataFrame
                          f"(measures in the file: {', '.join(have) or 'none'})")
     lower = S.lower_is_better(measure)
     vals = {side: pd.to_numeric(delta[c], errors="coerce").to_numpy(dtype=float) for side, c in cols.items()}
-    dclasses = S.diverging_classes(vals["delta"], k=k, cmap=S.DIVERGING_CMAP + ("_r" if lower else ""))
+    dclasses = _diverging(vals["delta"], k, S.DIVERGING_CMAP + ("_r" if lower else ""))
     cmap, rev = S.cmap_for(measure)
     sclasses = S.classify(np.r_[vals["base"], vals["scenario"]], scheme, 6, cmap=cmap, reverse=rev)
     name = S.label(measure, lang)
