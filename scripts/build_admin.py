@@ -57,6 +57,14 @@ COUNTY_NAMES_EN = {
     "341882": "Guangde",
 }
 
+#: The seaward side of China's coast, from the Vietnam border at 东兴 (108.05E) to the
+#: North Korea border at the 鸭绿江 mouth (124.2E, 39.9N), closed through the interior.
+#: The coastal margin of the GCJ-02 mask is cut to it so that it never reaches across a
+#: land border into a neighbouring country.
+COASTAL_SIDE = ((108.05, 21.55), (108.05, 17.0), (112.0, 14.0), (126.0, 20.0), (126.0, 30.0),
+                (124.2, 37.0), (124.2, 39.9), (121.0, 41.5), (116.0, 41.0), (110.0, 26.0),
+                (108.05, 21.55))
+
 #: Neighbouring prefecture-level cities drawn as context (adcode, English name).
 CONTEXT_CITIES = (
     ("330100", "Hangzhou"), ("320100", "Nanjing"), ("320600", "Nantong"),
@@ -158,7 +166,8 @@ def build(out_dir: Path) -> None:
 
 
 def _build_mainland_mask(root: Path) -> None:
-    """Mainland China = AMap's national land minus Taiwan, Hong Kong and Macau, coarse."""
+    """Where GCJ-02 applies: AMap's national land with a ~25 km coastal margin, minus
+    Taiwan, Hong Kong and Macau (each with a 0.005 degree margin); coarse (0.02 degrees)."""
     china = _load_gcj(root, "100000")
     for code in ("710000", "810000", "820000"):
         china = china.difference(_load_gcj(root, code).buffer(0.01))
@@ -166,8 +175,19 @@ def _build_mainland_mask(root: Path) -> None:
     # datum shift itself (<1 km) is irrelevant at this scale, but convert anyway.
     # Converted without the mainland test, which needs this very file.
     china = shapely.transform(china, lambda c: np.column_stack(crs.invert_gcj02(c[:, 0], c[:, 1])))
-    china = shapely.make_valid(china).simplify(0.02)
-    china = shapely.set_precision(china, 1e-4)
+    # Chinese maps shift their coastal waters as well as the land (AMap's units reach into
+    # Hangzhou Bay and the Yangtze estuary): the mask is the land plus a 0.25 degree margin
+    # (~25 km, the 12-nautical-mile territorial sea).
+    land = shapely.make_valid(china).simplify(0.02)
+    margin = land.buffer(0.25, quad_segs=4).intersection(shapely.Polygon(COASTAL_SIDE))
+    china = shapely.make_valid(land.union(margin)).simplify(0.02)
+    # The coarse outline may wander ~2 km across the borders of Hong Kong, Macau and
+    # Taiwan; cut them out again, finely, so the "outside stays unchanged" rule holds there.
+    for code in ("710000", "810000", "820000"):
+        region = _load_gcj(root, code).simplify(0.002).buffer(0.005)
+        region = shapely.transform(region, lambda c: np.column_stack(crs.invert_gcj02(c[:, 0], c[:, 1])))
+        china = china.difference(region)
+    china = shapely.set_precision(shapely.make_valid(china), 1e-4)
     path = REPO / "src" / "kechuang_gis" / "data" / "mainland_china.geojson"
     path.parent.mkdir(parents=True, exist_ok=True)
     feature = {"type": "Feature", "properties": {

@@ -19,34 +19,9 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
 
-#: Opens every popup and tooltip of every drawn feature; returns what was opened.
-OPEN_ALL = """
-var opened = 0, tips = 0, texts = [];
-KG.layers.forEach(function (e) {
-  e.layer.eachLayer(function (l) {
-    if (!KG.map.hasLayer(l)) { return; }
-    var at = l.getLatLng ? l.getLatLng() : (l.getBounds ? l.getBounds().getCenter() : null);
-    if (l.getPopup && l.getPopup()) {
-      l.openPopup(at);
-      var el = l.getPopup().getElement();
-      if (el && el.offsetParent !== null) { opened += 1; texts.push(el.textContent); }
-      l.closePopup();
-    }
-    if (l.getTooltip && l.getTooltip()) {
-      l.openTooltip(at);
-      var t = l.getTooltip().getElement();
-      if (t) { tips += 1; texts.push(t.textContent); }
-      l.closeTooltip();
-    }
-  });
-});
-return {opened: opened, tips: tips, texts: texts};
-"""
-
-
-#: Like OPEN_ALL, but at most ``arguments[0]`` features per layer, evenly spread: region-wide
-#: maps have thousands of cells, and opening one in every few already exercises each layer.
-OPEN_SAMPLE = """
+#: Opens the popup and tooltip of drawn features, at most ``arguments[0]`` per layer, evenly
+#: spread (pass ``ALL`` for every one); returns how many opened and their texts.
+OPEN_POPUPS = """
 var cap = arguments[0], opened = 0, tips = 0, texts = [];
 KG.layers.forEach(function (e) {
   var all = [];
@@ -71,6 +46,25 @@ KG.layers.forEach(function (e) {
 });
 return {opened: opened, tips: tips, texts: texts};
 """
+
+
+ALL = 10**9
+
+
+def open_popups(drv, cap: int = ALL) -> dict:
+    return drv.execute_script(OPEN_POPUPS, cap)
+
+
+def load_map(drv, path: Path, timeout_s: float = 15.0) -> None:
+    """Open a map file (logs cleared first) and wait until the page's Leaflet map exists."""
+    import time
+
+    drv.get_log("performance")
+    drv.get_log("browser")
+    drv.get(path.as_uri())
+    deadline = time.time() + timeout_s
+    while time.time() < deadline and not drv.execute_script("return !!(window.KG && KG.map)"):
+        time.sleep(0.1)
 
 
 def _executable(path: str, name: str, package: str) -> str:

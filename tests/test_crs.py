@@ -54,6 +54,9 @@ OUTSIDE = [
     (126.98, 37.57),   # Seoul
     (2.35, 48.86),     # Paris
     (123.5, 30.5),     # East China Sea, east of Zhoushan
+    (107.97, 21.52),   # Mong Cai, Vietnam, across the border from Dongxing
+    (124.40, 40.10),   # Sinuiju, North Korea, across the Yalu from Dandong
+    (98.70, 23.90),    # Myanmar, a few km from the Yunnan border
 ]
 
 
@@ -117,3 +120,25 @@ def test_metric_crs_is_gauss_kruger_120():
     # One degree of latitude near 31N is ~110.85 km on the ellipsoid.
     _, y2 = crs.lonlat_to_metric([120.0], [32.0])
     assert float(y2[0] - y[0]) == pytest.approx(geodesic_m(120, 31, 120, 32), rel=1e-3)
+
+
+@pytest.mark.parametrize("lon,lat", [(98.90625, 23.18359375)])
+def test_round_trip_where_the_shift_crosses_the_border(lon, lat):
+    # A mainland point near the Myanmar border whose GCJ-02 position falls outside the
+    # mainland outline (found by hypothesis): the inverse must follow the forward rule,
+    # which depends on the WGS84 position, not on the shifted one.
+    assert crs.in_mainland_china(lon, lat)
+    g = crs.wgs84_to_gcj02(lon, lat)
+    assert not crs.in_mainland_china(*g)
+    w = crs.gcj02_to_wgs84(*g)
+    assert geodesic_m(lon, lat, float(w[0]), float(w[1])) < 0.5
+    b = crs.wgs84_to_bd09(lon, lat)
+    w = crs.bd09_to_wgs84(*b)
+    assert geodesic_m(lon, lat, float(w[0]), float(w[1])) < 0.5
+
+
+def test_coastal_waters_are_shifted_like_the_land():
+    # Hangzhou Bay off Haiyan: Chinese maps shift coastal waters too.
+    lon, lat = 120.95, 30.40
+    g = crs.wgs84_to_gcj02(lon, lat)
+    assert 300 < geodesic_m(lon, lat, float(g[0]), float(g[1])) < 700

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import time
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import pytest
-from browser_harness import OPEN_SAMPLE, chromium_driver, no_alert, non_local_requests
+from browser_harness import chromium_driver, load_map, no_alert, non_local_requests, open_popups
 
 from kechuang_gis.cli import main
 
@@ -74,12 +73,7 @@ def test_running_twice_gives_the_same_files(run_dirs):
 @pytest.mark.parametrize("kind", MAP_KINDS)
 def test_generated_map_in_browser(run_dirs, driver, kind):
     _, maps, _, _ = run_dirs
-    driver.get_log("performance")
-    driver.get_log("browser")
-    driver.get((maps / f"{kind}.html").as_uri())
-    deadline = time.time() + 15
-    while time.time() < deadline and not driver.execute_script("return !!(window.KG && KG.map)"):
-        time.sleep(0.1)
+    load_map(driver, maps / f"{kind}.html")
     info = driver.execute_script("""
         var drawn = 0;
         KG.map.eachLayer(function (l) { if (l.feature) { drawn += 1; } });
@@ -88,7 +82,7 @@ def test_generated_map_in_browser(run_dirs, driver, kind):
     """)
     assert info["leaflet"] and info["layers"] >= 2 and info["drawn"] > 10
     assert info["legend"].strip()
-    res = driver.execute_script(OPEN_SAMPLE, 200)
+    res = open_popups(driver, 200)
     assert res["opened"] > 0 and no_alert(driver)
     assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
     assert non_local_requests(driver) == []

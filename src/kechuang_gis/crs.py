@@ -40,7 +40,9 @@ _X_PI = np.pi * 3000.0 / 180.0
 
 #: Coarse rectangle around mainland China; points outside it are never shifted.
 _CHINA_BBOX = (72.004, 0.8293, 137.8347, 55.8271)
-#: Simplified mainland China land polygon (WGS84), packaged with the code.
+#: Where GCJ-02 applies: mainland China's land with a ~25 km coastal margin (Chinese maps
+#: shift their coastal waters too), without Hong Kong, Macau and Taiwan; WGS84, coarse
+#: (0.02 degrees). Built by scripts/build_admin.py; packaged with the code.
 _MAINLAND_FILE = PACKAGE_DIR / "data" / "mainland_china.geojson"
 
 ArrayLike = np.ndarray | float | list
@@ -121,11 +123,53 @@ def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarr
 def gcj02_to_wgs84(
     lon: ArrayLike, lat: ArrayLike, tol_deg: float = 1e-10, max_iter: int = 30
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Invert GCJ-02 to WGS84 (unchanged outside mainland China)."""
-    g_lon, g_lat = _as_arrays(lon, lat)
-    m = in_mainland_china(g_lon, g_lat)
-    g_lon[m], g_lat[m] = invert_gcj02(g_lon[m], g_lat[m], tol_deg, max_iter)
-    return g_lon, g_lat
+    """Invert GCJ-02 to WGS84, consistently with the forward rule.
+
+    The forward transform shifts a point exactly when its WGS84 position is in mainland
+    China; a point near the border can be shifted across it. So the inverse is solved
+    for every candidate near China and kept where the *solution* is in mainland China;
+    elsewhere the point is its own preimage and stays unchanged.
+    """
+    return _inverse_by_rule(invert_gcj02, lon, lat, tol_deg, max_iter)
+
+
+def _inverse_by_rule(invert, lon: ArrayLike, lat: ArrayLike, tol_deg: float, max_iter: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    out_lon, out_lat = _as_arrays(lon, lat)
+    # Shifts are below 0.01 degrees: only points within that margin of the box can move.
+    x0, y0, x1, y1 = _CHINA_BBOX
+    near = ((out_lon >= x0 - 0.01) & (out_lon <= x1 + 0.01) & (out_lat >= y0 - 0.01)
+            & (out_lat <= y1 + 0.01) & np.isfinite(out_lon) & np.isfinite(out_lat))
+    if near.any():
+        w_lon, w_lat = invert(out_lon[near], out_lat[near], tol_deg, max_iter)
+        keep = in_mainland_china(w_lon, w_lat)
+        sel = np.flatnonzero(near.ravel())[keep.ravel()]
+        out_lon.ravel()[sel] = w_lon.ravel()[keep.ravel()]
+        out_lat.ravel()[sel] = w_lat.ravel()[keep.ravel()]
+    return out_lon, out_lat
+
+
+def _fixed_point_inverse(forward, tlon: np.ndarray, tlat: np.ndarray, lon: np.ndarray, lat: np.ndarray,
+                         tol_deg: float, max_iter: int) -> tuple[np.ndarray, np.ndarray]:
+    """Solve forward(lon, lat) = (tlon, tlat) by p <- p - (forward(p) - target).
+
+    Both datum shifts are smooth and small (their gradient is far below 1), so the map
+    contracts: a few iterations reach ``tol_deg``.
+    """
+    lon, lat = lon.copy(), lat.copy()
+    for _ in range(max_iter):
+        flon, flat = forward(lon, lat)
+        elon, elat = flon - tlon, flat - tlat
+        lon -= elon
+        lat -= elat
+        if elon.size == 0 or max(np.abs(elon).max(), np.abs(elat).max()) < tol_deg:
+            break
+    return lon, lat
+
+
+def _gcj_forward(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    dlon, dlat = _gcj_offsets(lon, lat)
+    return lon + dlon, lat + dlat
 
 
 def invert_gcj02(
@@ -133,22 +177,12 @@ def invert_gcj02(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fixed-point inversion of the GCJ-02 shift, with no mainland test.
 
-    The offset field is smooth (it changes by well under 1 % over its own size), so
-    w <- w - (gcj(w) - g) contracts quickly: 3-5 iterations reach 1e-10 degrees
-    (about 0.01 mm). Used directly only where every point is known to be in China.
+    3-5 iterations reach 1e-10 degrees (about 0.01 mm). Used directly only where every
+    point is known to be in China.
     """
     glon = np.asarray(glon, dtype=float)
     glat = np.asarray(glat, dtype=float)
-    wlon, wlat = glon.copy(), glat.copy()
-    for _ in range(max_iter):
-        dlon, dlat = _gcj_offsets(wlon, wlat)
-        elon = wlon + dlon - glon
-        elat = wlat + dlat - glat
-        wlon -= elon
-        wlat -= elat
-        if elon.size == 0 or max(np.abs(elon).max(), np.abs(elat).max()) < tol_deg:
-            break
-    return wlon, wlat
+    return _fixed_point_inverse(_gcj_forward, glon, glat, glon, glat, tol_deg, max_iter)
 
 
 def _gcj02_to_bd09_raw(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -165,27 +199,21 @@ def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarra
     return lon, lat
 
 
-def bd09_to_gcj02(
-    lon: ArrayLike, lat: ArrayLike, tol_deg: float = 1e-10, max_iter: int = 30
-) -> tuple[np.ndarray, np.ndarray]:
-    """Invert BD-09 to GCJ-02: closed-form start, refined by fixed-point iteration."""
-    b_lon, b_lat = _as_arrays(lon, lat)
-    m = in_mainland_china(b_lon, b_lat)
-    blon, blat = b_lon[m], b_lat[m]
+def _invert_bd09(blon: np.ndarray, blat: np.ndarray, tol_deg: float, max_iter: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
     x, y = blon - 0.0065, blat - 0.006
     z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _X_PI)
     theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
-    glon, glat = z * np.cos(theta), z * np.sin(theta)
-    for _ in range(max_iter):
-        flon, flat = _gcj02_to_bd09_raw(glon, glat)
-        elon, elat = flon - blon, flat - blat
-        glon -= elon
-        glat -= elat
-        if elon.size == 0 or max(np.abs(elon).max(), np.abs(elat).max()) < tol_deg:
-            break
-    b_lon[m] = glon
-    b_lat[m] = glat
-    return b_lon, b_lat
+    return _fixed_point_inverse(_gcj02_to_bd09_raw, blon, blat, z * np.cos(theta),
+                                z * np.sin(theta), tol_deg, max_iter)
+
+
+def bd09_to_gcj02(
+    lon: ArrayLike, lat: ArrayLike, tol_deg: float = 1e-10, max_iter: int = 30
+) -> tuple[np.ndarray, np.ndarray]:
+    """Invert BD-09 to GCJ-02: closed-form start refined by fixed-point iteration, kept
+    where the solution is in mainland China (the forward rule), as for GCJ-02."""
+    return _inverse_by_rule(_invert_bd09, lon, lat, tol_deg, max_iter)
 
 
 def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -200,9 +228,20 @@ def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarra
     return lon, lat
 
 
-def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """BD-09 to WGS84 through GCJ-02."""
-    return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
+def _wgs_to_bd09_raw(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return _gcj02_to_bd09_raw(*_gcj_forward(lon, lat))
+
+
+def _invert_bd09_to_wgs(blon: np.ndarray, blat: np.ndarray, tol_deg: float, max_iter: int
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    return _fixed_point_inverse(_wgs_to_bd09_raw, blon, blat, blon, blat, tol_deg, max_iter)
+
+
+def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike, tol_deg: float = 1e-10, max_iter: int = 40
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """BD-09 to WGS84 in one inversion of the composite shift, kept where the WGS84
+    solution is in mainland China (the rule the forward transform applies)."""
+    return _inverse_by_rule(_invert_bd09_to_wgs, lon, lat, tol_deg, max_iter)
 
 
 _CONVERTERS = {

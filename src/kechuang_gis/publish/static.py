@@ -1047,7 +1047,7 @@ def _draw_flows(page: MapPage, flows: gpd.GeoDataFrame) -> None:
     page.add_legend(S.label("legend_flow", page.lang),
                     [Line2D([], [], color=S.FLOW_COLOR, alpha=0.55,
                             lw=float(0.3 * page.k + 3.2 * page.k * math.sqrt(r / wmax)))
-                     for r in refs], [_fmt_num(r) for r in refs])
+                     for r in refs], [S.fmt_number(r, small_sig=2) for r in refs])
 
 
 def _draw_nodes(page: MapPage, nodes: gpd.GeoDataFrame, index_col: str, top: int) -> None:
@@ -1080,7 +1080,7 @@ def _draw_nodes(page: MapPage, nodes: gpd.GeoDataFrame, index_col: str, top: int
     refs = [imax, imax / 2, imax / 8]
     page.add_legend(S.label("legend_size", page.lang),
                     [Line2D([], [], marker="o", ls="none", ms=max_ms * math.sqrt(r / imax),
-                            mfc="none", mec="#555555") for r in refs], [_fmt_num(r) for r in refs])
+                            mfc="none", mec="#555555") for r in refs], [S.fmt_number(r, small_sig=2) for r in refs])
     if name_col and top > 0:
         _ranking_table(page, nodes, name_col, idx, rank, top)
 
@@ -1089,7 +1089,7 @@ def _ranking_table(page: MapPage, nodes, name_col, idx, rank, top: int) -> None:
     """A ranked list of the top nodes, written into the legend panel as a text block."""
     order = np.argsort(rank.fillna(np.inf).to_numpy(), kind="stable")[:top]
     rows = [f"{int(rank.iloc[i]) if np.isfinite(rank.iloc[i]) else '-':>2}  {_short(nodes[name_col].iloc[i], 14)}"
-            f"  {_fmt_num(idx[i])}" for i in order]
+            f"  {S.fmt_number(idx[i], small_sig=2)}" for i in order]
     from matplotlib.lines import Line2D
 
     blank = [Line2D([], [], ls="none") for _ in rows]
@@ -1267,20 +1267,9 @@ def _short(text, limit: int = 24) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
-def _fmt_num(x: float) -> str:
-    a = abs(x)
-    if a >= 1000:
-        return f"{x:,.0f}"
-    if a >= 10:
-        return f"{x:.0f}"
-    if a >= 1:
-        return f"{x:.1f}"
-    return f"{x:.2g}"
-
-
 def _signed_label(lo: float, hi: float) -> str:
     def f(v):
-        s = _fmt_num(v)
+        s = S.fmt_number(v, small_sig=2)
         return f"+{s}" if v > 0 and not s.startswith("+") else s
 
     return f"{f(lo)} – {f(hi)}"

@@ -325,7 +325,9 @@ class Classes:
         return [self.colors[i] if i >= 0 else self.nodata_color for i in self.assign(values)]
 
 
-def _fmt(x: float) -> str:
+def fmt_number(x: float, small_sig: int = 3) -> str:
+    """A number for legends and labels: thousands separated, fewer decimals as it grows;
+    values below 1 keep ``small_sig`` significant digits."""
     if not np.isfinite(x):
         return str(x)
     a = abs(x)
@@ -335,7 +337,7 @@ def _fmt(x: float) -> str:
         return f"{x:.0f}"
     if a >= 1:
         return f"{x:.1f}"
-    return f"{x:.3g}"
+    return f"{x:.{small_sig}g}"
 
 
 def _jenks_bins(y: np.ndarray, k: int) -> np.ndarray:
@@ -392,7 +394,7 @@ def classify(values, scheme: str = "NaturalBreaks", k: int = 5, *, cmap: str | N
     colors = list(ramp(cmap or SEQUENTIAL_CMAP, len(ub), reverse))
     lo0 = float(y.min()) if lower is None else min(float(lower), float(y.min()))
     lows = [lo0] + [float(b) for b in ub[:-1]]
-    labels = [f"{_fmt(lo)} – {_fmt(hi)}" for lo, hi in zip(lows, ub, strict=True)]
+    labels = [f"{fmt_number(lo)} – {fmt_number(hi)}" for lo, hi in zip(lows, ub, strict=True)]
     out = Classes(ub, colors, labels, scheme, lo0)
     out.counts = np.bincount(out.assign(y), minlength=out.k).tolist()
     return out
@@ -437,13 +439,13 @@ def diverging_classes(values, k: int = 7, cmap: str | None = None, *, quantile: 
     labels = []
     for i, (lo, hi) in enumerate(zip(lows, bins, strict=True)):
         if i == 0:
-            labels.append(f"≤ {_fmt(hi)}")
+            labels.append(f"≤ {fmt_number(hi)}")
         elif i == len(bins) - 1:
-            labels.append(f"> {_fmt(lo)}")
+            labels.append(f"> {fmt_number(lo)}")
         elif lo == -neutral and hi == neutral:
-            labels.append(f"± {_fmt(neutral)}")
+            labels.append(f"± {fmt_number(neutral)}")
         else:
-            labels.append(f"{_fmt(lo)} – {_fmt(hi)}")
+            labels.append(f"{fmt_number(lo)} – {fmt_number(hi)}")
     out = Classes(bins.astype(float), list(ramp(cmap or DIVERGING_CMAP, k)), labels, "Diverging", lower)
     out.counts = np.bincount(out.assign(y), minlength=out.k).tolist()
     return out
