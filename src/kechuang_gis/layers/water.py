@@ -7,7 +7,7 @@ through published waypoints (``geodata/sources/waypoints.csv``), each with an ho
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import geopandas as gpd
@@ -33,7 +33,7 @@ def _read(name: str) -> gpd.GeoDataFrame:
     return gpd.read_file(path).set_crs(WGS84, allow_override=True)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cached(name: str) -> gpd.GeoDataFrame:
     return _read(name)
 
