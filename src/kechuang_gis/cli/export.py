@@ -19,7 +19,6 @@ import geopandas as gpd
 import pandas as pd
 
 from ..errors import InputError
-from ..settings import GEODATA_DIR, PACKAGE_DIR
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +30,6 @@ NODE_FILES = {"nodes": ("node_strength.parquet", "node_strength.gpkg", "node_str
               "flows": ("flows.parquet", "flows.gpkg", "flows.geojson")}
 #: Default measure per kind when --measure is not given.
 DEFAULT_MEASURE = {"accessibility": "nearest_time_min", "scenario-delta": "nearest_time_min_delta"}
-LAND_FILE = PACKAGE_DIR / "data" / "mainland_china.geojson"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -136,27 +134,10 @@ def _need_input(args, kind: str) -> Path:
 # --- loaders: files -> GeoDataFrames ----------------------------------------------------
 
 def load_background():
-    """The reference layers: admin units, lakes, rivers (when built), land outline."""
-    from ..publish.static import Background
+    """The reference layers: admin units, lakes, rivers, land outline."""
+    from ..publish.background import Background
 
-    try:
-        from ..layers import admin
-
-        city, county, context = admin.admin_city(), admin.admin_county(), admin.admin_context()
-    except (ImportError, InputError):
-        city, county, context = (_read(GEODATA_DIR / f"admin_{n}.geojson") for n in ("city", "county", "context"))
-    lakes = _optional("lakes", _water("lakes"))
-    rivers = _optional("rivers", _water("rivers"))
-    land = _read(LAND_FILE) if LAND_FILE.exists() else None
-    return Background(city=city, county=county, context=context, lakes=lakes, rivers=rivers, land=land)
-
-
-def _water(name: str):
-    def load():
-        from ..layers import water
-
-        return getattr(water, name)()
-    return load
+    return Background.load()
 
 
 def _structures():

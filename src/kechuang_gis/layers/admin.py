@@ -47,6 +47,11 @@ def admin_context() -> gpd.GeoDataFrame:
     return _cached("admin_context").copy()
 
 
+def land_context() -> gpd.GeoDataFrame:
+    """China's land outline around the region (for map backgrounds; not the GCJ-02 mask)."""
+    return _cached("land_context").copy()
+
+
 @lru_cache(maxsize=1)
 def study_area() -> shapely.Geometry:
     """The union of the 两区六市 units (WGS84), the seed 000 definition of the region."""

@@ -8,6 +8,7 @@ them. Every file is written atomically; the same inputs give the same files.
 from __future__ import annotations
 
 import html
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,10 +57,9 @@ def publish_all(*, layers: dict, network, accessibility, node_strength, scenario
     from . import static, webmap
 
     maps_dir = Path(maps_dir)
-    bg_web = webmap.Background.load()
-    bg_static = static.Background(city=layers["admin_city"], county=layers["admin_county"],
-                                  context=layers["admin_context"], lakes=layers["lakes"],
-                                  rivers=layers["rivers"])
+    from .background import Background
+
+    bg_web = bg_static = Background.load()
     places = layers["gazetteer"]
     places = places[places.geometry.notna()]
     common = {"lang": lang, "basemap": basemap, "offline": offline, "background": bg_web}
@@ -129,8 +129,12 @@ def _scenario_maps(scenario_dir: Path, bg_static, common: dict, maps_dir: Path, 
     if scenario_map is not None:
         changed = scenario_dir / "changed.parquet"
         nsd = scenario_dir / "node_strength_delta.csv"
+        meta_file = scenario_dir / "meta.json"
+        meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.exists() else {}
+        name = (meta.get("scenario") or {}).get("name", "")
         size = scenario_map(delta, measure, changed=gpd.read_parquet(changed) if changed.exists() else None,
-                            node_ranks=pd.read_csv(nsd) if nsd.exists() else None, **common).save(path)
+                            node_ranks=pd.read_csv(nsd) if nsd.exists() else None, subtitle=str(name),
+                            **common).save(path)
     else:
         size = webmap.layer(delta, measure=column, name="scenario", **common).save(path)
     built["scenario"] = {"html": path.name, "html_bytes": int(size)}

@@ -34,6 +34,7 @@ from ..io import atomic_path
 from ..settings import METRIC_CRS, WGS84
 from . import fonts
 from . import style as S
+from .background import Background
 
 KINDS = ("overview", "transport", "accessibility", "node-strength", "scenario-delta", "layer")
 FORMATS = (".png", ".svg", ".pdf")
@@ -98,24 +99,6 @@ def _check_out(out: str | os.PathLike) -> Path:
     if out.suffix.lower() not in FORMATS:
         raise InputError(f"{out}: the file name must end in {', '.join(FORMATS)}")
     return out
-
-
-@dataclass
-class Background:
-    """The reference layers under every map (WGS84 or any CRS; reprojected here).
-
-    ``city`` (the eight units) is required; the others are drawn when given. ``land``
-    is a land outline (e.g. mainland China) that keeps the sea distinct from land
-    outside ``context``.
-    """
-
-    city: gpd.GeoDataFrame
-    county: gpd.GeoDataFrame | None = None
-    context: gpd.GeoDataFrame | None = None
-    lakes: gpd.GeoDataFrame | None = None
-    rivers: gpd.GeoDataFrame | None = None
-    land: gpd.GeoDataFrame | None = None
-    sources: tuple[str, ...] = ("amap_boundaries", "natural_earth")
 
 
 @dataclass

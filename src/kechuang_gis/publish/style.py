@@ -549,6 +549,48 @@ LABELS: dict[str, tuple[str, str]] = {
     "ranking": ("节点排名", "Node ranking"),
     "yes": ("是", "yes"), "no": ("否", "no"), "approx": ("近似", "approximate"),
     "sources": ("数据来源", "Data sources"),
+    # scenario maps and further measure columns
+    "snap_dist_m": ("接入距离（米）", "Distance to the network (m)"),
+    "nearest_id": ("最近节点", "Nearest node"),
+    "cum_45": ("45分钟可达节点数", "Nodes within 45 min"),
+    "2sfca": ("两步移动搜索法可达性", "2SFCA accessibility"),
+    "t_ij_min": ("通行时间（分钟）", "Travel time (min)"),
+    "title_scenario": ("情景对比", "Scenario comparison"),
+    "base": ("基准", "Base"),
+    "scenario": ("方案", "Scenario"),
+    "change": ("变化", "Change"),
+    "delta_layer": ("变化（方案 − 基准）", "Change (scenario − base)"),
+    "same_classes": ("基准与方案（同一分级）", "Base and scenario (same classes)"),
+    "gain": ("改善", "gain"),
+    "loss": ("变差", "loss"),
+    "no_change": ("含不变", "incl. no change"),
+    "note_time": ("蓝色：改善（行程时间缩短）；红色：变差（行程时间延长）", "Blue: gain (shorter travel time); red: loss (longer travel time)"),
+    "note_more": ("蓝色：改善（数值增加）；红色：变差（数值减少）", "Blue: gain (higher value); red: loss (lower value)"),
+    "changed": ("变化的网络要素", "Changed network elements"),
+    "added": ("新增", "Added"),
+    "removed": ("移除", "Removed"),
+    "status_change": ("状态变化", "Status changed"),
+    "speed": ("速度变化", "Speed changed"),
+    "node_added": ("新增节点", "Node added"),
+    "mass_changed": ("节点规模变化", "Node mass changed"),
+    "speed_kmh": ("速度（公里/小时）", "Speed (km/h)"),
+    "mass": ("规模", "Mass"),
+    "note": ("说明", "Note"),
+    "mode": ("方式", "Mode"),
+    "rank_changes": ("节点排名变化", "Node rank changes"),
+    "rank_base": ("基准排名", "Rank (base)"),
+    "rank_scenario": ("方案排名", "Rank (scenario)"),
+    "rank_change": ("排名变化", "Rank change"),
+    "composite_index_base": ("综合指数（基准）", "Composite index (base)"),
+    "composite_index_scenario": ("综合指数（方案）", "Composite index (scenario)"),
+    "rank_up": ("排名上升", "Moves up"),
+    "rank_down": ("排名下降", "Moves down"),
+    "rank_new": ("新进入排名", "New in the ranking"),
+    "rank_out": ("移出排名", "Leaves the ranking"),
+    "swipe": ("卷帘对比", "Swipe"),
+    "swipe_handle": ("拖动比较基准与方案", "Drag to compare base and scenario"),
+    "no_movers": ("没有节点的排名变化", "No node changes rank"),
+    "road": ("道路", "Road"),
 }
 
 
@@ -565,6 +607,24 @@ def label(key: str, lang: str = "zh") -> str:
         return str(key)
     return pair[0] if check_lang(lang) == "zh" else pair[1]
 
+
+# --- scenario maps --------------------------------------------------------------------
+#: Change kinds of changed.parquet (column ``change`` or ``action``) and how they are drawn:
+#: lines use colour, width and dash; points the same colour as a ringed dot.
+CHANGE_STYLES: dict[str, dict] = {
+    "added": {"color": "#00A087", "weight": 6, "opacity": 0.95, "fillColor": "#00A087", "fillOpacity": 1,
+              "radius": 7},
+    "removed": {"color": "#222222", "weight": 4, "opacity": 0.9, "dashArray": "2 8", "fillColor": "#FFFFFF",
+                "fillOpacity": 1, "radius": 7},
+    "status": {"color": "#F39B00", "weight": 6, "opacity": 0.95, "fillColor": "#F39B00", "fillOpacity": 1,
+               "radius": 7},
+    "speed": {"color": "#8E44AD", "weight": 6, "opacity": 0.95, "fillColor": "#8E44AD", "fillOpacity": 1,
+              "radius": 7},
+    "node_added": {"color": "#111111", "weight": 2.5, "fillColor": "#00A087", "fillOpacity": 1, "radius": 9},
+    "mass_changed": {"color": "#111111", "weight": 2.5, "fillColor": "#F39B00", "fillOpacity": 1, "radius": 9},
+}
+#: Rank-change dot colours: up and new (blue / teal), down and out (red / grey).
+RANK_COLORS = {"up": "#2166AC", "down": "#B2182B", "new": "#00A087", "out": "#777777"}
 
 # --- attributions --------------------------------------------------------------------
 #: Data sources: key -> (Chinese text, English text). Plain text; the web map escapes it

@@ -47,6 +47,7 @@ from ..io import atomic_path
 from ..settings import METRIC_CRS, REGION_BBOX, WGS84
 from . import offline as _offline
 from . import style as S
+from .background import Background
 
 BASEMAPS = ("osm", "carto", "amap", "tianditu", "none")
 #: Environment variable holding the Tianditu browser key (天地图 token).
@@ -134,7 +135,7 @@ class Popups:
         """Popups of the columns ``cols`` of ``df``, rounded for reading (:func:`display_values`)."""
         columns = [display_values(df[c], str(c), lang) for c in cols]
         rows = [list(r) for r in zip(*columns, strict=True)] if columns else [[] for _ in range(len(df))]
-        return cls([_t(c, lang) for c in cols] if labels is None else list(labels), rows,
+        return cls([S.label(c, lang) for c in cols] if labels is None else list(labels), rows,
                    titles=titles)
 
     def column(self, label: str) -> int:
@@ -252,36 +253,6 @@ def encode_geometry(g) -> tuple[int, list]:
 
 
 # --- background ----------------------------------------------------------------------
-@dataclass
-class Background:
-    """Context layers drawn under every map (all optional, WGS84)."""
-
-    city: gpd.GeoDataFrame | None = None
-    county: gpd.GeoDataFrame | None = None
-    context: gpd.GeoDataFrame | None = None
-    lakes: gpd.GeoDataFrame | None = None
-    rivers: gpd.GeoDataFrame | None = None
-
-    @classmethod
-    def load(cls) -> Background:
-        """The committed layers of the region; a missing one is skipped with a warning."""
-        from ..layers import admin, water
-
-        out = cls()
-        missing = []
-        for attr, fn in (("city", admin.admin_city), ("county", admin.admin_county),
-                         ("context", admin.admin_context), ("lakes", water.lakes),
-                         ("rivers", water.rivers)):
-            try:
-                setattr(out, attr, fn())
-            except (InputError, OSError) as exc:
-                missing.append(f"{attr} ({exc})")
-        if missing:
-            warnings.warn(f"{len(missing)} background layer(s) unavailable: {'; '.join(missing)}",
-                          DataWarning, stacklevel=2)
-        return out
-
-
 # --- folium elements -----------------------------------------------------------------
 class _GeoLayer(Layer):
     """An overlay drawn by the page runtime (KG.geo) from compact data and a style table."""
@@ -567,8 +538,8 @@ class WebMap:
             if key not in self._layer_rows:
                 raise InputError(f"swipe: no layer with id {key!r}")
         lang = self.lang
-        labels = {"left": _t("base", lang), "right": _t("scenario", lang), "handle": _t("swipe_handle", lang),
-                  "delta": _t("change", lang), "compare": f"{_t('swipe', lang)}"}
+        labels = {"left": S.label("base", lang), "right": S.label("scenario", lang), "handle": S.label("swipe_handle", lang),
+                  "delta": S.label("change", lang), "compare": f"{S.label('swipe', lang)}"}
         _Call("KG.swipe", {"left": left, "right": right, "delta": delta, "leftPane": left_pane,
                            "rightPane": right_pane, "labels": labels, "mode": mode}).add_to(self.m)
 
@@ -1188,7 +1159,7 @@ def node_strength(nodes: gpd.GeoDataFrame, flows: gpd.GeoDataFrame | None = None
     head = (f"<b>{esc(S.label('ranking', lang))}</b><table><tr><th>#</th><th>{esc(S.label('name', lang))}"
             f"</th><th>{esc(S.label(index_col, lang))}</th><th>{esc(S.label('tier', lang))}</th></tr>")
     body = "".join(f'<tr><td class="num">{esc(r.rank)}</td><td>{esc(r.name)}</td>'
-                   f'<td class="num">{esc(r.val)}</td><td>{esc(r.tier)}</td></tr>'
+                   f'<td class="num">{esc(r.val)}</td><td>{esc(S.tier_name(r.tier, lang))}</td></tr>'
                    for r in table.itertuples())
     wm.panel(head + body + "</table>", "bottomleft")
     wm.add_sources(["analysis", "gazetteer", "network"])
@@ -1252,77 +1223,9 @@ def read_layer(path: str | os.PathLike) -> gpd.GeoDataFrame:
 # --- scenario ---------------------------------------------------------------------------
 #: Labels this module adds to style.LABELS (key -> (Chinese, English)): the scenario map
 #: and measure columns without a label there. Candidates for style.LABELS.
-EXTRA_LABELS: dict[str, tuple[str, str]] = {
-    "snap_dist_m": ("接入距离（米）", "Distance to the network (m)"),
-    "nearest_id": ("最近节点", "Nearest node"),
-    "cum_45": ("45分钟可达节点数", "Nodes within 45 min"),
-    "2sfca": ("两步移动搜索法可达性", "2SFCA accessibility"),
-    "t_ij_min": ("通行时间（分钟）", "Travel time (min)"),
-    "title_scenario": ("情景对比", "Scenario comparison"),
-    "base": ("基准", "Base"),
-    "scenario": ("方案", "Scenario"),
-    "change": ("变化", "Change"),
-    "delta_layer": ("变化（方案 − 基准）", "Change (scenario − base)"),
-    "same_classes": ("基准与方案（同一分级）", "Base and scenario (same classes)"),
-    "gain": ("改善", "gain"),
-    "loss": ("变差", "loss"),
-    "no_change": ("含不变", "incl. no change"),
-    "note_time": ("蓝色：改善（行程时间缩短）；红色：变差（行程时间延长）",
-                  "Blue: gain (shorter travel time); red: loss (longer travel time)"),
-    "note_more": ("蓝色：改善（数值增加）；红色：变差（数值减少）",
-                  "Blue: gain (higher value); red: loss (lower value)"),
-    "changed": ("变化的网络要素", "Changed network elements"),
-    "added": ("新增", "Added"),
-    "removed": ("移除", "Removed"),
-    "status_change": ("状态变化", "Status changed"),
-    "speed": ("速度变化", "Speed changed"),
-    "node_added": ("新增节点", "Node added"),
-    "mass_changed": ("节点规模变化", "Node mass changed"),
-    "speed_kmh": ("速度（公里/小时）", "Speed (km/h)"),
-    "mass": ("规模", "Mass"),
-    "note": ("说明", "Note"),
-    "mode": ("方式", "Mode"),
-    "rank_changes": ("节点排名变化", "Node rank changes"),
-    "rank_base": ("基准排名", "Rank (base)"),
-    "rank_scenario": ("方案排名", "Rank (scenario)"),
-    "rank_change": ("排名变化", "Rank change"),
-    "composite_index_base": ("综合指数（基准）", "Composite index (base)"),
-    "composite_index_scenario": ("综合指数（方案）", "Composite index (scenario)"),
-    "rank_up": ("排名上升", "Moves up"),
-    "rank_down": ("排名下降", "Moves down"),
-    "rank_new": ("新进入排名", "New in the ranking"),
-    "rank_out": ("移出排名", "Leaves the ranking"),
-    "swipe": ("卷帘对比", "Swipe"),
-    "swipe_handle": ("拖动比较基准与方案", "Drag to compare base and scenario"),
-    "no_movers": ("没有节点的排名变化", "No node changes rank"),
-    "road": ("道路", "Road"),
-}
-#: Change kinds of changed.parquet (column ``change`` or ``action``) and how they are drawn:
-#: lines use colour, width and dash; points the same colour as a ringed dot.
-CHANGE_STYLES: dict[str, dict] = {
-    "added": {"color": "#00A087", "weight": 6, "opacity": 0.95, "fillColor": "#00A087", "fillOpacity": 1,
-              "radius": 7},
-    "removed": {"color": "#222222", "weight": 4, "opacity": 0.9, "dashArray": "2 8", "fillColor": "#FFFFFF",
-                "fillOpacity": 1, "radius": 7},
-    "status": {"color": "#F39B00", "weight": 6, "opacity": 0.95, "fillColor": "#F39B00", "fillOpacity": 1,
-               "radius": 7},
-    "speed": {"color": "#8E44AD", "weight": 6, "opacity": 0.95, "fillColor": "#8E44AD", "fillOpacity": 1,
-              "radius": 7},
-    "node_added": {"color": "#111111", "weight": 2.5, "fillColor": "#00A087", "fillOpacity": 1, "radius": 9},
-    "mass_changed": {"color": "#111111", "weight": 2.5, "fillColor": "#F39B00", "fillOpacity": 1, "radius": 9},
-}
 _CHANGE_LABEL = {"status": "status_change"}
-#: Rank-change dot colours: up and new (blue / teal), down and out (red / grey).
-RANK_COLORS = {"up": "#2166AC", "down": "#B2182B", "new": "#00A087", "out": "#777777"}
 #: Map panes of the scenario map: the two swipe sides, and changes drawn above both.
 SWIPE_PANES = ("kgLeft", "kgRight", "kgTop")
-
-
-def _t(key: str, lang: str) -> str:
-    pair = EXTRA_LABELS.get(key)
-    if pair is None:
-        return S.label(key, lang)
-    return pair[0] if S.check_lang(lang) == "zh" else pair[1]
 
 
 def _side_labels(classes: S.Classes, lower_better: bool, lang: str) -> list[str]:
@@ -1331,11 +1234,11 @@ def _side_labels(classes: S.Classes, lower_better: bool, lang: str) -> list[str]
     out = []
     for i, (lab, lo, hi) in enumerate(zip(classes.labels, lows, classes.bins, strict=True)):
         if lo < 0 <= hi or (i == 0 and lo == 0):
-            tag = _t("no_change", lang)
+            tag = S.label("no_change", lang)
         elif hi < 0:
-            tag = _t("gain" if lower_better else "loss", lang)
+            tag = S.label("gain" if lower_better else "loss", lang)
         else:
-            tag = _t("loss" if lower_better else "gain", lang)
+            tag = S.label("loss" if lower_better else "gain", lang)
         out.append(f"{lab}（{tag}）" if lang == "zh" else f"{lab} ({tag})")
     return out
 
@@ -1372,8 +1275,8 @@ def scenario(delta: gpd.GeoDataFrame, measure: str, *, changed: gpd.GeoDataFrame
     cmap, rev = S.cmap_for(measure)
     sclasses = S.classify(np.r_[vals["base"], vals["scenario"]], scheme, 6, cmap=cmap, reverse=rev)
     name = S.label(measure, lang)
-    wm = WebMap(title or (f"{_t('title_scenario', lang)}：{name}" if lang == "zh"
-                          else f"{_t('title_scenario', lang)}: {name}"),
+    wm = WebMap(title or (f"{S.label('title_scenario', lang)}：{name}" if lang == "zh"
+                          else f"{S.label('title_scenario', lang)}: {name}"),
                 lang=lang, basemap=basemap, offline=offline, subtitle=subtitle)
     wm.add_background(background)
     points = bool((delta.geom_type == "Point").all())
@@ -1393,22 +1296,22 @@ def scenario(delta: gpd.GeoDataFrame, measure: str, *, changed: gpd.GeoDataFrame
 
     titles = _col(delta, "name_zh" if lang == "zh" else "name_en", "name", "id").tolist()
     popups = Popups.table(delta, list(cols.values()), lang,
-                          labels=[f"{name}：{_t(s, lang)}" if lang == "zh" else f"{name}: {_t(s, lang)}"
+                          labels=[f"{name}：{S.label(s, lang)}" if lang == "zh" else f"{name}: {S.label(s, lang)}"
                                   for s in ("base", "scenario", "change")], titles=titles)
-    wm.add_geo(_t("delta_layer", lang), delta, styles=styles(dclasses), style_idx=idx(dclasses, vals["delta"]),
+    wm.add_geo(S.label("delta_layer", lang), delta, styles=styles(dclasses), style_idx=idx(dclasses, vals["delta"]),
                popups=popups, tip_col=2, simplify=False, fit=True, layer_id="delta")
     for j, (side, pane, z) in enumerate((("base", SWIPE_PANES[0], 410), ("scenario", SWIPE_PANES[1], 411))):
-        wm.add_geo(f"{_t(side, lang)}：{name}" if lang == "zh" else f"{_t(side, lang)}: {name}", delta,
+        wm.add_geo(f"{S.label(side, lang)}：{name}" if lang == "zh" else f"{S.label(side, lang)}: {name}", delta,
                    styles=styles(sclasses), style_idx=idx(sclasses, vals[side]), popups=popups, tip_col=j,
                    same_as="delta", layer_id=side, pane=pane, pane_z=z, show=False)
-    title_delta = (f"{name}{_t('change', lang)}（{_t('scenario', lang)} − {_t('base', lang)}）" if lang == "zh"
-                   else f"{_t('change', lang)} in {name} ({_t('scenario', lang)} − {_t('base', lang)})")
+    title_delta = (f"{name}{S.label('change', lang)}（{S.label('scenario', lang)} − {S.label('base', lang)}）" if lang == "zh"
+                   else f"{S.label('change', lang)} in {name} ({S.label('scenario', lang)} − {S.label('base', lang)})")
     items = [LegendItem("circle" if points else "fill", {"color": "#555", "weight": 0.5, "fillColor": c,
                                                          "fillOpacity": 0.85, "radius": 6}, lab)
              for c, lab in zip(dclasses.colors, _side_labels(dclasses, lower, lang), strict=True)]
-    wm.legend(title_delta, items, note=_t("note_time" if lower else "note_more", lang))
-    _class_legend(wm, f"{_t('same_classes', lang)}：{name}" if lang == "zh"
-                  else f"{_t('same_classes', lang)}: {name}", sclasses, "circle" if points else "fill")
+    wm.legend(title_delta, items, note=S.label("note_time" if lower else "note_more", lang))
+    _class_legend(wm, f"{S.label('same_classes', lang)}：{name}" if lang == "zh"
+                  else f"{S.label('same_classes', lang)}: {name}", sclasses, "circle" if points else "fill")
     if changed is not None and len(changed):
         _add_changes(wm, changed)
     if node_ranks is not None and len(node_ranks):
@@ -1438,7 +1341,7 @@ def _fmt_display(v: object) -> str:
 def _add_changes(wm: WebMap, changed: gpd.GeoDataFrame) -> None:
     lang = wm.lang
     kind = _col(changed, "change", "action").fillna("").astype(str)
-    known = kind.isin(list(CHANGE_STYLES)).to_numpy()
+    known = kind.isin(list(S.CHANGE_STYLES)).to_numpy()
     if not known.all():
         odd = sorted(set(kind[~known]))
         warnings.warn(f"changed elements of unknown kind(s) {', '.join(map(repr, odd))} not drawn",
@@ -1456,11 +1359,11 @@ def _add_changes(wm: WebMap, changed: gpd.GeoDataFrame) -> None:
         ch, kind = ch[first], kind[first]
     if ch.empty:
         return
-    order = np.argsort([list(CHANGE_STYLES).index(k) for k in kind], kind="stable")[::-1]
+    order = np.argsort([list(S.CHANGE_STYLES).index(k) for k in kind], kind="stable")[::-1]
     ch, kind = ch.iloc[order], kind.iloc[order]  # added last: on top
-    present = [k for k in CHANGE_STYLES if k in set(kind)]
-    styles = [CHANGE_STYLES[k] for k in present]
-    what = [_t(_CHANGE_LABEL.get(k, k), lang) for k in kind]
+    present = [k for k in S.CHANGE_STYLES if k in set(kind)]
+    styles = [S.CHANGE_STYLES[k] for k in present]
+    what = [S.label(_CHANGE_LABEL.get(k, k), lang) for k in kind]
     names = [n if n else "" for n in _names(ch.assign(name=_col(ch, "name", "line", "ref")), lang)]
     names = ["" if n in ("None", "nan") else n for n in names]
     mode = [S.label(str(m), lang) if not _is_missing(m) else None for m in _col(ch, "mode")]
@@ -1473,10 +1376,10 @@ def _add_changes(wm: WebMap, changed: gpd.GeoDataFrame) -> None:
                      _arrow(r.get("speed_before"), r.get("speed_after")),
                      _arrow(r.get("mass_before"), r.get("mass_after")),
                      None if _is_missing(r.get("note")) else str(r.get("note"))])
-    labels = [_t("change", lang), _t("mode", lang), S.label("kind", lang), S.label("status", lang),
-              _t("speed_kmh", lang), _t("mass", lang), _t("note", lang)]
+    labels = [S.label("change", lang), S.label("mode", lang), S.label("kind", lang), S.label("status", lang),
+              S.label("speed_kmh", lang), S.label("mass", lang), S.label("note", lang)]
     tips = [f"{w}: {n}" if n else w for w, n in zip(what, names, strict=True)]
-    wm.add_geo(_t("changed", lang), ch, styles=styles, style_idx=[present.index(k) for k in kind],
+    wm.add_geo(S.label("changed", lang), ch, styles=styles, style_idx=[present.index(k) for k in kind],
                popups=Popups(labels, rows, titles=[n or w for n, w in zip(names, what, strict=True)]),
                tooltips=tips, names=names, pane=SWIPE_PANES[2], pane_z=420)
     gt = set(ch.geom_type)
@@ -1484,9 +1387,9 @@ def _add_changes(wm: WebMap, changed: gpd.GeoDataFrame) -> None:
     for k, s in zip(present, styles, strict=True):
         sub = kind == k
         is_pt = set(ch.geom_type[sub.to_numpy()]) <= {"Point", "MultiPoint"}
-        items.append(LegendItem("circle" if is_pt else "line", s, _t(_CHANGE_LABEL.get(k, k), lang)))
+        items.append(LegendItem("circle" if is_pt else "line", s, S.label(_CHANGE_LABEL.get(k, k), lang)))
     if gt:
-        wm.legend(_t("changed", lang), items)
+        wm.legend(S.label("changed", lang), items)
 
 
 def _add_rank_changes(wm: WebMap, ranks: pd.DataFrame, top_n: int) -> None:
@@ -1506,23 +1409,23 @@ def _add_rank_changes(wm: WebMap, ranks: pd.DataFrame, top_n: int) -> None:
     # biggest movers first, then new and leaving nodes; ties by the scenario rank
     mag = np.where(np.isnan(change), -1.0, np.abs(change))
     order = sorted(moved, key=lambda i: (-mag[i], status[i] != "new", np.nan_to_num(rs[i], nan=1e9)))
-    sym = {"new": _t("rank_new", lang), "out": _t("rank_out", lang)}
+    sym = {"new": S.label("rank_new", lang), "out": S.label("rank_out", lang)}
 
     def change_text(i: int) -> str:
         if status[i] in sym:
             return sym[status[i]]
         return f"{'↑' if change[i] > 0 else '↓'}{abs(int(change[i]))}"
 
-    head = (f"<h5>{esc(_t('rank_changes', lang))}</h5><table><tr><th>{esc(S.label('name', lang))}</th>"
-            f"<th>{esc(_t('base', lang))}</th><th>{esc(_t('scenario', lang))}</th>"
-            f"<th>{esc(_t('change', lang))}</th></tr>")
+    head = (f"<h5>{esc(S.label('rank_changes', lang))}</h5><table><tr><th>{esc(S.label('name', lang))}</th>"
+            f"<th>{esc(S.label('base', lang))}</th><th>{esc(S.label('scenario', lang))}</th>"
+            f"<th>{esc(S.label('change', lang))}</th></tr>")
     body = "".join(
         f'<tr><td>{esc(names[i])}</td><td class="num">{esc(_fmt_rank(rb[i]))}</td>'
         f'<td class="num">{esc(_fmt_rank(rs[i]))}</td>'
         f'<td class="num {"up" if status[i] in ("up", "new") else "down"}">{esc(change_text(i))}</td></tr>'
         for i in order[:top_n])
     if not order:
-        body = f'<tr><td colspan="4">{esc(_t("no_movers", lang))}</td></tr>'
+        body = f'<tr><td colspan="4">{esc(S.label("no_movers", lang))}</td></tr>'
     wm.panel(head + body + "</table>", "bottomleft")
     if not {"lon", "lat"} <= set(ranks.columns) or not len(moved):
         return
@@ -1531,20 +1434,20 @@ def _add_rank_changes(wm: WebMap, ranks: pd.DataFrame, top_n: int) -> None:
                                                             pd.to_numeric(sel["lat"], errors="coerce")),
                            crs=WGS84)
     keys = [k for k in ("up", "down", "new", "out") if k in set(status[moved])]
-    styles = [{"radius": 6, "color": "#FFFFFF", "weight": 1.5, "fillColor": RANK_COLORS[k], "fillOpacity": 0.95}
+    styles = [{"radius": 6, "color": "#FFFFFF", "weight": 1.5, "fillColor": S.RANK_COLORS[k], "fillOpacity": 0.95}
               for k in keys]
     cols = [c for c in ("rank_base", "rank_scenario", "composite_index_base", "composite_index_scenario")
             if c in sel.columns]
-    table = Popups.table(sel, cols, lang, labels=[_t(c, lang) for c in cols], titles=[names[i] for i in moved])
+    table = Popups.table(sel, cols, lang, labels=[S.label(c, lang) for c in cols], titles=[names[i] for i in moved])
     for r, i in zip(table.rows, moved, strict=True):
         r.append(change_text(i))
-    table.labels = [*table.labels, _t("rank_change", lang)]
+    table.labels = [*table.labels, S.label("rank_change", lang)]
     sub = [names[i] for i in moved]
-    wm.add_geo(_t("rank_changes", lang), pts, styles=styles, style_idx=[keys.index(status[i]) for i in moved],
+    wm.add_geo(S.label("rank_changes", lang), pts, styles=styles, style_idx=[keys.index(status[i]) for i in moved],
                popups=table, tooltips=[f"{n}: {change_text(i)}" for n, i in zip(sub, moved, strict=True)],
                names=sub, pane=SWIPE_PANES[2], pane_z=420)
-    wm.legend(_t("rank_changes", lang),
-              [LegendItem("circle", s, _t(f"rank_{k}", lang)) for k, s in zip(keys, styles, strict=True)])
+    wm.legend(S.label("rank_changes", lang),
+              [LegendItem("circle", s, S.label(f"rank_{k}", lang)) for k, s in zip(keys, styles, strict=True)])
 
 
 def _fmt_rank(r: float) -> str:
