@@ -66,7 +66,7 @@ from ..errors import InputError, NetworkError, warn_count
 from ..io import atomic_dir, write_csv, write_geoparquet, write_json
 from ..network.model import STATION_KINDS, Network
 from ..settings import STUDY_UNITS, WGS84
-from .routing import snap
+from .routing import snap, snap_like
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +178,7 @@ def node_strength(
     hub_radius_m: float = HUB_RADIUS_M,
     centrality_cutoff_s: float | None = None,
     betweenness_sample: int | None = None,
+    snap_base: Network | None = None,
 ) -> NodeStrengthResult:
     """Measure the strength of ``nodes`` (id, name_zh, geometry, ...) on ``network``.
 
@@ -230,7 +231,16 @@ def node_strength(
     x, y = lonlat_to_metric(nodes.geometry.x.to_numpy(), nodes.geometry.y.to_numpy())
     graph = network.csr(modes, statuses)
     access = dict(network.meta["access"])
-    s = snap(graph, np.asarray(x), np.asarray(y), access)
+    # In a scenario, nodes keep the base network's access links (plus links to nodes the
+    # scenario adds): rank changes then come from the network change alone.
+    base_graph = None if snap_base is None else snap_base.csr(modes, statuses)
+
+    def join(px, py):
+        if base_graph is None:
+            return snap(graph, px, py, access)
+        return snap_like(graph, base_graph, px, py, access)
+
+    s = join(np.asarray(x), np.asarray(y))
     unsnapped = nodes.loc[~s.snapped, "id"].tolist()
     warn_count(f"node(s) farther than {access['max_snap_m']:.0f} m from the "
                f"{'+'.join(modes)} network, left out", len(unsnapped), unsnapped)
@@ -241,7 +251,7 @@ def node_strength(
     nodes = nodes.iloc[keep].reset_index(drop=True)
     mass = mass[keep]
     x, y = np.asarray(x)[keep], np.asarray(y)[keep]
-    s = snap(graph, x, y, access)
+    s = join(x, y)
 
     times = pair_times_s(graph, s, access)
     pairs = _pair_counts(times, nodes["id"].to_numpy(), min_time_min)

@@ -924,11 +924,12 @@ def measure(network: Network, opts: RunOptions, destinations: gpd.GeoDataFrame,
                             population=opts.population, snap_base=snap_base, **opts.accessibility_kw)
         ns = None
         if nodes is not None:
-            ns = _node_strength(network, nodes, opts)
+            ns = _node_strength(network, nodes, opts, snap_base)
     return {"access": acc, "node_strength": ns}, [(str(w.message), w.category) for w in caught]
 
 
-def _node_strength(network: Network, nodes: gpd.GeoDataFrame, opts: RunOptions):
+def _node_strength(network: Network, nodes: gpd.GeoDataFrame, opts: RunOptions,
+                   snap_base: Network | None = None):
     from .node_strength import node_mass, node_strength
 
     mass, info = node_mass(nodes, network)
@@ -936,7 +937,7 @@ def _node_strength(network: Network, nodes: gpd.GeoDataFrame, opts: RunOptions):
     mass = mass * nodes["mass_factor"].to_numpy(float)
     edited = nodes["mass_set"].notna() | (nodes["mass_factor"] != 1.0)
     res = node_strength(network, nodes.assign(scenario_mass=mass), mass_col="scenario_mass",
-                        **opts.node_strength_kw)
+                        snap_base=snap_base, **opts.node_strength_kw)
     label = info["source"] + ("; scenario edits of some masses" if edited.any() else "")
     res.table["mass_source"] = label
     res.meta["mass"] = {"source": label, "column": None, "is_proxy": True}
