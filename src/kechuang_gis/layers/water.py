@@ -7,7 +7,6 @@ through published waypoints (``geodata/sources/waypoints.csv``), each with an ho
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 
 import geopandas as gpd
@@ -18,6 +17,7 @@ import shapely
 from ..crs import convert_xy
 from ..errors import InputError
 from ..settings import GEODATA_DIR, WGS84
+from .files import committed_layer
 
 #: Waypoint features that are rivers (the file also holds road axes such as 亚太路).
 RIVER_NAMES = {
@@ -26,30 +26,18 @@ RIVER_NAMES = {
 }
 
 
-def _read(name: str) -> gpd.GeoDataFrame:
-    path = GEODATA_DIR / f"{name}.geojson"
-    if not path.exists():
-        raise InputError(f"{path} is missing; rebuild it with scripts/build_layers_data.py")
-    return gpd.read_file(path).set_crs(WGS84, allow_override=True)
-
-
-@cache
-def _cached(name: str) -> gpd.GeoDataFrame:
-    return _read(name)
-
-
 def lakes() -> gpd.GeoDataFrame:
     """Lake polygons (太湖, 阳澄湖, 滆湖, 长荡湖, 石臼湖, 南漪湖) with name_zh, name_en, precision_m."""
-    return _cached("lakes").copy()
+    return committed_layer("lakes")
 
 
 def rivers() -> gpd.GeoDataFrame:
     """River polylines with id, name_zh, name_en, precision_m, source."""
-    return _cached("rivers").copy()
+    return committed_layer("rivers")
 
 
 def taihu() -> shapely.Geometry:
-    lk = _cached("lakes")
+    lk = committed_layer("lakes", copy=False)
     return lk.loc[lk["name_zh"] == "太湖"].geometry.iloc[0]
 
 
