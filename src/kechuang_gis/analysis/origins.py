@@ -197,9 +197,9 @@ def county_origins() -> gpd.GeoDataFrame:
 
 def gazetteer_points(kinds: tuple[str, ...] | None = None) -> gpd.GeoDataFrame:
     """Located gazetteer places (polygons stand for their representative point)."""
-    from ..layers.gazetteer import load_gazetteer
+    from ..layers.gazetteer import select_places
 
-    g = load_gazetteer(located_only=True, kinds=kinds)
+    g = select_places(kinds=kinds)  # a 5G pilot zone designating a park is not a second park
     cols = [c for c in ("id", "name_zh", "kind", "status") if c in g.columns]
     return _points_frame(g[cols + [g.geometry.name]], "gazetteer")
 

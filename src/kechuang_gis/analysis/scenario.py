@@ -806,10 +806,10 @@ def _changes_frame(rows: list[dict]) -> gpd.GeoDataFrame:
 
 def default_nodes() -> gpd.GeoDataFrame:
     """The node table of node strength: located gazetteer places of the default kinds."""
-    from ..layers.gazetteer import load_gazetteer
+    from ..layers.gazetteer import select_places
     from .node_strength import DEFAULT_KINDS, prepare_nodes
 
-    return prepare_nodes(load_gazetteer(located_only=True, kinds=tuple(DEFAULT_KINDS)))
+    return prepare_nodes(select_places(kinds=tuple(DEFAULT_KINDS)))
 
 
 def apply_node_edits(edits: list[dict], nodes: gpd.GeoDataFrame, scn_name: str = "scenario"

@@ -108,6 +108,10 @@ def load_nodes(spec: str, *, kinds: list[str] | None, statuses: list[str] | None
             if bad:
                 raise InputError(f"unknown kind(s) {bad}; the gazetteer has {', '.join(KINDS)}")
         nodes = nodes[nodes["kind"].astype(str).isin(kinds)]
+    if source == "gazetteer":
+        from ..layers.gazetteer import without_parts
+
+        nodes = without_parts(nodes)
     if statuses is not None:
         _require(nodes, "status", "--status", source)
         nodes = nodes[nodes["status"].astype(str).isin(statuses)]

@@ -129,10 +129,16 @@ def select_places(kinds: tuple[str, ...] | None = None, statuses: tuple[str, ...
     gdf = load_gazetteer(located_only=True, kinds=kinds, statuses=statuses)
     if study_area_only:
         gdf = gdf[gdf["in_study_area"].astype(bool)]
-    if drop_parts and "part_of" in gdf.columns:
-        parts = gdf["part_of"].fillna("").isin(set(gdf["id"])) & (gdf["part_of"].fillna("") != "")
-        gdf = gdf[~parts]
-    return gdf.reset_index(drop=True)
+    return without_parts(gdf) if drop_parts else gdf.reset_index(drop=True)
+
+
+def without_parts(places: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Drop the places that are ``part_of`` another place of the same selection."""
+    if "part_of" not in places.columns:
+        return places.reset_index(drop=True)
+    parent = places["part_of"].fillna("").astype(str)
+    parts = (parent != "") & parent.isin(set(places["id"].astype(str)))
+    return places[~parts].reset_index(drop=True)
 
 
 def load_gazetteer(located_only: bool = False, kinds: tuple[str, ...] | None = None,

@@ -120,23 +120,23 @@ def _scenario_maps(scenario_dir: Path, bg_static, common: dict, maps_dir: Path, 
     from . import static, webmap
 
     delta = gpd.read_parquet(scenario_dir / "delta.parquet")
-    column = next((c for c in delta.columns if c.endswith("_delta")), None)
+    # A new line changes how much lies within reach (gravity) far more than the time to
+    # the nearest park, which is usually local: map gravity when the run has it.
+    deltas = [c for c in delta.columns if c.endswith("_delta")]
+    column = next((c for c in ("gravity_delta", "nearest_time_min_delta") if c in deltas),
+                  deltas[0] if deltas else None)
     if column is None:
         return
     measure = column[: -len("_delta")]
     path = maps_dir / "scenario.html"
-    scenario_map = getattr(webmap, "scenario", None)
-    if scenario_map is not None:
-        changed = scenario_dir / "changed.parquet"
-        nsd = scenario_dir / "node_strength_delta.csv"
-        meta_file = scenario_dir / "meta.json"
-        meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.exists() else {}
-        name = (meta.get("scenario") or {}).get("name", "")
-        size = scenario_map(delta, measure, changed=gpd.read_parquet(changed) if changed.exists() else None,
-                            node_ranks=pd.read_csv(nsd) if nsd.exists() else None, subtitle=str(name),
-                            **common).save(path)
-    else:
-        size = webmap.layer(delta, measure=column, name="scenario", **common).save(path)
+    changed = scenario_dir / "changed.parquet"
+    nsd = scenario_dir / "node_strength_delta.csv"
+    meta_file = scenario_dir / "meta.json"
+    meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.exists() else {}
+    name = (meta.get("scenario") or {}).get("name", "")
+    size = webmap.scenario(delta, measure, changed=gpd.read_parquet(changed) if changed.exists() else None,
+                           node_ranks=pd.read_csv(nsd) if nsd.exists() else None, subtitle=str(name),
+                           **common).save(path)
     built["scenario"] = {"html": path.name, "html_bytes": int(size)}
     png = maps_dir / "scenario.png"
     static.render_scenario_delta(bg_static, delta, column, out=png, lang=lang, dpi=dpi)
@@ -221,10 +221,12 @@ def summary_markdown(accessibility, node_strength, scenario_dir: Path | None, bu
                      f"{r['composite_index']:.1f} | {r['gravity_strength_index']:.1f} |")
     s = accessibility.summary_by_county
     lines += ["", "## Accessibility by county", "",
-              "Travel time to the nearest innovation park (minutes), over the hexagon grid.", ""]
-    cols = [c for c in s.columns if c.startswith("nearest_time_min")]
-    keep = [c for c in ("city_name", "county_name", "name", "adcode") if c in s.columns][:2] + cols[:4]
-    lines.append(_markdown_table(s[keep].round(1) if keep else s.round(1)))
+              "Travel time to the nearest innovation park (minutes), over the hexagon grid; "
+              "cells beyond the access model's reach are counted as unreachable, not averaged.", ""]
+    near = s[s["metric"] == "nearest_time_min"] if "metric" in s.columns else s
+    keep = [c for c in ("city_name", "county_name", "origins", "unreachable", "mean", "median",
+                        "pop_weighted_mean") if c in near.columns]
+    lines.append(_markdown_table(near[keep].round(1)))
     counts = accessibility.counts
     if counts:
         lines += ["", "Unreached and unsnapped cells are left out of the means: " +
