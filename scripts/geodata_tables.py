@@ -43,9 +43,10 @@ def gazetteer_table() -> str:
              "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for kind, r in t.iterrows():
         mp = "" if pd.isna(r["median precision (m)"]) else f"{r['median precision (m)']:,.0f}"
-        lines.append(f"| {kind} | {r['yes']} | {r['approx']} | {r['no']} | {r['unlocated']} | {mp} |")
-    lines.append(f"| **all** | {t['yes'].sum()} | {t['approx'].sum()} | {t['no'].sum()} | "
-                 f"{t['unlocated'].sum()} | |")
+        lines.append(f"| {kind} | {int(r['yes'])} | {int(r['approx'])} | {int(r['no'])} | "
+                     f"{int(r['unlocated'])} | {mp} |")
+    lines.append(f"| **all** | {int(t['yes'].sum())} | {int(t['approx'].sum())} | {int(t['no'].sum())} | "
+                 f"{int(t['unlocated'].sum())} | |")
     unl = g[g["status"] == "unlocated"]
     lines += ["", "Unlocated places (kept as records, no coordinate):", ""]
     for _, r in unl.iterrows():
