@@ -332,7 +332,7 @@ def metric_to_lonlat(x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray
     return _transformer(METRIC_CRS, WGS84).transform(np.asarray(x, float), np.asarray(y, float))
 
 
-def shift_metres(lon1, lat1, lon2, lat2) -> np.ndarray:
+def geodesic_m(lon1, lat1, lon2, lat2) -> np.ndarray:
     """Geodesic distance in metres between paired points (WGS84 ellipsoid)."""
     from pyproj import Geod
 

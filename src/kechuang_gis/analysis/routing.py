@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
@@ -153,15 +152,10 @@ def node_fields(graph: CSRGraph, points: Snap, *, reverse: bool = False,
     Forward: from the point into the network. ``reverse=True``: from every node *to*
     the point (what one-way networks need for "time to reach a destination").
     """
-    limit = np.inf if limit_s is None else float(limit_s)
-    if limit <= 0:
-        raise InputError("time limit must be positive")
-    base = graph.matrix.T.tocsr() if reverse else graph.matrix
-    aug = _with_virtual_sources(base, points)
-    n = graph.n
-    idx = np.arange(n, n + points.m)
-    d = dijkstra(aug, directed=True, indices=idx, limit=limit)
-    return d[:, :n]
+    from . import kernels
+
+    parts = [f for _, _, f in kernels.iter_fields(graph, points, reverse=reverse, limit_s=limit_s)]
+    return np.vstack(parts) if parts else np.empty((0, graph.n))
 
 
 def point_to_point(graph: CSRGraph, origins: Snap, dests: Snap, access: dict, *,
@@ -198,16 +192,9 @@ def nearest(graph: CSRGraph, origins: Snap, dests: Snap, access: dict, *,
     (``min_only``), then each origin takes its best access node: cost independent of the
     number of destinations. Unreachable: time ``inf``, index ``-1``.
     """
-    base = graph.matrix.T.tocsr()
-    aug = _with_virtual_sources(base, dests)
-    n = graph.n
-    idx = np.arange(n, n + dests.m)
-    limit = np.inf if limit_s is None else float(limit_s)
-    dist, _, src = dijkstra(aug, directed=True, indices=idx, min_only=True,
-                            return_predecessors=True, limit=limit)
-    field = dist[:n]
-    # scipy marks unreached nodes' source as -9999; map them to -1 like every other miss.
-    owner = np.where(src[:n] >= n, src[:n] - n, -1)
+    from . import kernels
+
+    field, owner = kernels.nearest_field(graph, dests, reverse=True, limit_s=limit_s)
     o_nodes = np.maximum(origins.nodes, 0)
     via = np.where(origins.nodes >= 0, origins.cost_s + field[o_nodes], np.inf)
     best_k = via.argmin(axis=1)

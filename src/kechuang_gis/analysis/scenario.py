@@ -60,7 +60,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__, settings
-from ..crs import convert_xy, normalise_datum, shift_metres
+from ..crs import convert_xy, geodesic_m, normalise_datum
 from ..errors import DataWarning, InputError
 from ..io import atomic_dir, atomic_path, write_csv, write_geoparquet, write_json
 from ..network.model import STATION_KINDS, STATUSES, Network
@@ -449,7 +449,7 @@ def _match_node(q: dict, nodes: gpd.GeoDataFrame, names: dict[str, list[int]], a
         nid = ids[0]
         if "lon" in q:
             g = nodes.geometry[nodes["id"] == nid].iloc[0]
-            d = float(shift_metres(g.x, g.y, q["lon"], q["lat"]))
+            d = float(geodesic_m(g.x, g.y, q["lon"], q["lat"]))
             if d > MATCH_TOLERANCE_M:
                 raise InputError(f"{at}: {what} {name!r} exists in the base {d / 1000:.1f} km from the "
                                  f"given position; use another name for a new {what}, or drop lon/lat")
@@ -859,7 +859,7 @@ def apply_node_edits(edits: list[dict], nodes: gpd.GeoDataFrame, scn_name: str =
             continue
         if "lon" in t:
             g = nodes.geometry.iloc[hit]
-            d = float(shift_metres(g.x, g.y, t["lon"], t["lat"]))
+            d = float(geodesic_m(g.x, g.y, t["lon"], t["lat"]))
             if d > MATCH_TOLERANCE_M:
                 raise InputError(f"{at}: node {name!r} exists {d / 1000:.1f} km from the given position; "
                                  "use another name for a new node, or drop lon/lat")

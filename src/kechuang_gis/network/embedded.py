@@ -36,7 +36,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from .. import settings
-from ..crs import convert_xy, lonlat_to_metric, normalise_datum, shift_metres
+from ..crs import convert_xy, geodesic_m, lonlat_to_metric, normalise_datum
 from ..errors import InputError, NetworkError, warn_count
 from ..io import file_sha256
 from .model import STATION_KINDS, STATUSES, Network, default_access_model
@@ -280,7 +280,7 @@ def line_lengths(data: EmbeddedData) -> list[dict]:
         sub = seq[i:j + 1]
         lon = st.loc[sub, "lon"].to_numpy(float)
         lat = st.loc[sub, "lat"].to_numpy(float)
-        km = float(shift_metres(lon[:-1], lat[:-1], lon[1:], lat[1:]).sum()) / 1000.0
+        km = float(geodesic_m(lon[:-1], lat[:-1], lon[1:], lat[1:]).sum()) / 1000.0
         off = line["official_length_km"]
         ratio = km / off if found and np.isfinite(off) else None
         rows.append({
@@ -459,7 +459,7 @@ def rail_edges(lines: pd.DataFrame, st: pd.DataFrame, statuses: tuple[str, ...])
         for level in STATUSES[STATUS_RANK[line["status"]]:]:
             sub = [s for s in line["stations"] if rank_st[s] <= STATUS_RANK[level]]
             last = len(sub) - 1
-            chord = shift_metres(st.loc[sub[:-1], "lon"].to_numpy(), st.loc[sub[:-1], "lat"].to_numpy(),
+            chord = geodesic_m(st.loc[sub[:-1], "lon"].to_numpy(), st.loc[sub[:-1], "lat"].to_numpy(),
                                  st.loc[sub[1:], "lon"].to_numpy(), st.loc[sub[1:], "lat"].to_numpy())
             major = [i for i, s in enumerate(sub) if i in (0, last) or served[level][s] >= 2]
             pairs = [(i, i + 1, "local") for i in range(last)]
@@ -536,7 +536,7 @@ def road_edges(routes: pd.DataFrame, rn: pd.DataFrame, statuses: tuple[str, ...]
 def _with_lengths(df: pd.DataFrame, pts: pd.DataFrame) -> pd.DataFrame:
     a = pts.loc[df["u_slug"]]
     b = pts.loc[df["v_slug"]]
-    df["length_m"] = shift_metres(a["lon"].to_numpy(), a["lat"].to_numpy(),
+    df["length_m"] = geodesic_m(a["lon"].to_numpy(), a["lat"].to_numpy(),
                                   b["lon"].to_numpy(), b["lat"].to_numpy())
     df["travel_time_s"] = df["length_m"] / (df["speed_kmh"] / 3.6) + df["dwell_s"]
     df["oneway"] = False
@@ -612,7 +612,7 @@ def transfer_edges(nodes: pd.DataFrame, statuses: tuple[str, ...]) -> tuple[pd.D
                 if level not in statuses:
                     continue
                 linked.add(s["slug"])
-                length = float(shift_metres(s["lon"], s["lat"], r["lon"], r["lat"])) \
+                length = float(geodesic_m(s["lon"], s["lat"], r["lon"], r["lat"])) \
                     * settings.ACCESS_DETOUR_FACTOR
                 for x, y in ((s["slug"], r["slug"]), (r["slug"], s["slug"])):
                     rows.append({"u_slug": x, "v_slug": y, "mode": "transfer", "class": "transfer",
