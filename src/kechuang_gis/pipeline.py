@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .io import write_json
@@ -37,7 +37,6 @@ class RunConfig:
     offline: bool = True
     lang: str = "zh"
     workers: int | None = None
-    steps_done: list[str] = field(default_factory=list)
 
 
 def run(config: RunConfig | None = None, progress: Callable[[str], None] | None = None) -> dict:
@@ -104,8 +103,7 @@ def run(config: RunConfig | None = None, progress: Callable[[str], None] | None 
 
     # Timings vary run to run; they are reported but kept out of the written record so
     # that running twice gives the same files.
-    record = {"config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()
-                         if k != "steps_done"},
+    record = {"config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()},
               "products": products}
     write_json(record, out / "run.json")
     products["timings_s"] = timings
