@@ -213,3 +213,23 @@ def test_xml_and_pbf_of_the_same_data_agree(tmp_path):
     assert a["travel_time_s"].to_numpy() == pytest.approx(b["travel_time_s"].to_numpy(), rel=1e-9)
     st = nets[".osm"].nodes
     assert st.loc[st["kind"] == "station", "id"].tolist() == [22]
+
+
+def test_ways_running_off_the_file_are_cut_at_the_gap_in_both_readers(tmp_path):
+    # Node 2 (inside A路 1-2-3-4) is missing, as in an extract cut with the "simple"
+    # strategy: both readers drop the two segments that touch it and keep the rest.
+    from osm_helpers import NODES, write_osm
+
+    nodes = {k: v for k, v in NODES.items() if k != 2}
+    nets = {}
+    for suffix in (".osm", ".osm.pbf"):
+        p = write_osm(tmp_path / f"cut{suffix}", nodes=nodes)
+        with pytest.warns(DataWarning, match=r"1 way node reference.*missing from cut"):
+            nets[suffix] = build_network(p, modes="road", roads="urban", min_component=1)
+    for net in nets.values():
+        pairs = set(zip(net.edges["u"], net.edges["v"], strict=True))
+        assert (1, 3) not in pairs and (3, 1) not in pairs
+        assert 1 not in set(net.nodes["id"])
+        assert {(3, 5), (5, 3)} <= pairs
+    a, b = (n.edges.sort_values(["u", "v"])["length_m"].to_numpy() for n in nets.values())
+    assert a == pytest.approx(b, rel=1e-9)

@@ -203,8 +203,20 @@ def _osmnx_settings(**overrides) -> Iterator:
 XML_SUFFIXES = (".osm", ".osm.xml", ".xml", ".osm.bz2")
 
 
+#: Warning for way node references to nodes absent from the file (extracts cut with the
+#: "simple" strategy); both file readers drop the segments that touch them.
+MISSING_REFS = ("way node reference(s) to nodes missing from {name} (segments dropped; "
+                "use an extract made with complete ways)")
+
+
 def read_osm_xml(path: str | Path) -> nx.MultiDiGraph:
-    """Unsimplified osmnx graph of an OSM XML file (.osm, .osm.xml, .osm.bz2)."""
+    """Unsimplified osmnx graph of an OSM XML file (.osm, .osm.xml, .osm.bz2).
+
+    Duplicate node ids are counted. Ways that refer to nodes missing from the file are
+    split at the gaps (osmnx itself refuses such a file), with a counted warning, which
+    is what the PBF reader does with the same data.
+    """
+    import tempfile
     import xml.etree.ElementTree as ET
 
     path = Path(path)
@@ -212,42 +224,96 @@ def read_osm_xml(path: str | Path) -> nx.MultiDiGraph:
         raise InputError(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise InputError(f"{path}: the file is empty")
-    _check_duplicate_xml_nodes(path)
-    with _osmnx_settings() as ox:
+    missing = _scan_xml(path)
+    with _osmnx_settings() as ox, tempfile.TemporaryDirectory(prefix="kechuang-osm-") as tmp:
+        readable = _split_at_missing_nodes(path, missing, Path(tmp) / "complete.osm") if missing else path
         try:
-            G = ox.graph_from_xml(path, simplify=False, retain_all=True, bidirectional=False)
+            G = ox.graph_from_xml(readable, simplify=False, retain_all=True, bidirectional=False)
         except (ET.ParseError, EOFError, OSError, UnicodeDecodeError) as exc:
             raise InputError(f"{path}: cannot read as OSM XML ({exc}); the file is corrupt or "
                              "truncated: export or download it again") from exc
         except ox._errors.InsufficientResponseError as exc:
             raise NetworkError(f"{path}: no OSM nodes or ways in the file") from exc
-        except KeyError as exc:
-            raise InputError(f"{path}: a way refers to node {exc} that is not in the file; "
-                             "export the area with complete ways") from exc
     return G
 
 
-def _check_duplicate_xml_nodes(path: Path) -> None:
-    """Count node ids that occur more than once (osmnx would silently keep the last)."""
+def _xml_elements(path: Path):
+    """Stream the top-level elements (node, way, relation, ...) of an OSM XML file."""
     import bz2
     import xml.etree.ElementTree as ET
 
     opener = bz2.open if path.suffix == ".bz2" else open
-    seen: set[int] = set()
-    dups: list[int] = []
     try:
         with opener(path, "rb") as f:
-            for _, el in ET.iterparse(f, events=("end",)):
-                if el.tag == "node":
-                    nid = int(el.get("id"))
-                    if nid in seen:
-                        dups.append(nid)
-                    seen.add(nid)
-                el.clear() if el.tag in ("node", "way", "relation") else None
+            depth = 0
+            for event, el in ET.iterparse(f, events=("start", "end")):
+                depth += 1 if event == "start" else -1
+                if event == "end" and depth == 1:
+                    yield el
+                    el.clear()
     except (ET.ParseError, EOFError, OSError) as exc:
         raise InputError(f"{path}: cannot read as OSM XML ({exc}); the file is corrupt or "
                          "truncated: export or download it again") from exc
+
+
+def _is_network_way(el) -> bool:
+    return any(t.get("k") in ("highway", "railway") for t in el.iter("tag"))
+
+
+def _scan_xml(path: Path) -> set[int]:
+    """Count duplicate node ids (osmnx would silently keep the last) and way node
+    references to nodes absent from the file; return the absent node ids."""
+    seen: set[int] = set()
+    dups: list[int] = []
+    refs: list[int] = []            # of road and rail ways: what the warning counts
+    other_refs: set[int] = set()    # of other ways, which osmnx reads too
+    for el in _xml_elements(path):
+        if el.tag == "node":
+            nid = int(el.get("id"))
+            if nid in seen:
+                dups.append(nid)
+            seen.add(nid)
+        elif el.tag == "way":
+            way_refs = (int(nd.get("ref")) for nd in el.iter("nd"))
+            refs.extend(way_refs) if _is_network_way(el) else other_refs.update(way_refs)
     warn_count(f"duplicate node id(s) in {path.name} (the last occurrence is used)", len(dups), dups)
+    absent = [r for r in refs if r not in seen]
+    warn_count(MISSING_REFS.format(name=path.name), len(absent), sorted(set(absent))[:5])
+    return set(absent) | (other_refs - seen)
+
+
+def _split_at_missing_nodes(path: Path, missing: set[int], out: Path) -> Path:
+    """Copy of an OSM XML file with its road and rail ways cut into their runs of present
+    nodes (runs after the first get fresh negative way ids: they are pieces of one OSM
+    way); other ways are left out, as the network does not use them."""
+    import xml.etree.ElementTree as ET
+
+    next_id = -1
+    with open(out, "wb") as f:
+        f.write(b"<?xml version='1.0' encoding='UTF-8'?>\n<osm version=\"0.6\">\n")
+        for el in _xml_elements(path):
+            if el.tag == "node":
+                f.write(ET.tostring(el))
+            elif el.tag == "way" and _is_network_way(el):
+                refs = [nd.get("ref") for nd in el.iter("nd")]
+                tags = [ET.tostring(t) for t in el.iter("tag")]
+                runs: list[list[str]] = [[]]
+                for r in refs:
+                    if int(r) in missing:
+                        runs.append([])
+                    else:
+                        runs[-1].append(r)
+                runs = [run for run in runs if len(run) >= 2]
+                for i, run in enumerate(runs):
+                    if i == 0:
+                        way_id = el.get("id")
+                    else:
+                        way_id, next_id = str(next_id), next_id - 1
+                    f.write(f'<way id="{way_id}">'.encode())
+                    f.write(b"".join(f'<nd ref="{r}"/>'.encode() for r in run))
+                    f.write(b"".join(tags) + b"</way>\n")
+        f.write(b"</osm>\n")
+    return out
 
 
 def download_overpass(area, roads: str = "regional", modes: Iterable[str] = ("road", "rail"),

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from ..errors import InputError, NetworkError, warn_count
 from ..settings import WGS84
-from .osm import GEOD, WAY_TAGS, attach_stations, classify_ways, is_station
+from .osm import GEOD, MISSING_REFS, WAY_TAGS, attach_stations, classify_ways, is_station
 from .simplify import (
     MIN_COMPONENT_NODES,
     group_codes,
@@ -199,8 +199,7 @@ def read_pbf_frames(path: str | Path, *, area=None, roads: str = "regional",
     lat = np.where(present, node_lat[node], np.nan)
     present &= np.isfinite(lon)
     n_missing = int((~present & pos_keep).sum())
-    warn_count(f"way node reference(s) to nodes missing from {path.name} (segments dropped; "
-               "use an extract made with complete ways)", n_missing,
+    warn_count(MISSING_REFS.format(name=path.name), n_missing,
                unique(refs[~present & pos_keep])[:5].tolist())
 
     inside = present.copy()
