@@ -128,3 +128,50 @@ def write_osm(net: SyntheticNetwork, path: str | Path) -> Path:
     finally:
         writer.close()
     return path
+
+
+def write_province_like(net: SyntheticNetwork, path: str | Path, filler_nodes: int, seed: int = 7) -> Path:
+    """The road network plus what fills a real provincial extract: ``filler_nodes``
+    untagged nodes as the corners of small buildings (closed four-corner ways tagged
+    ``building=yes``) scattered over a box three times the grid's size, written before
+    and after the road data as an extract interleaves them. The readers must skip all
+    of it, which is most of a real extract's bytes."""
+    import osmium
+
+    path = Path(path)
+    if path.exists():
+        path.unlink()
+    rng = np.random.default_rng(seed)
+    pad_lon = (net.lon.max() - net.lon.min())
+    pad_lat = (net.lat.max() - net.lat.min())
+    n_buildings = filler_nodes // 4
+    first_node = int(net.node_ids.max()) + 1
+    first_way = max(w for w, _, _ in net.ways) + 1
+    corner = np.array([(0, 0), (1, 0), (1, 1), (0, 1)], dtype=float) * 1.2e-4  # ~12 m squares
+    ts = "2026-01-01T00:00:00Z"
+    Node, Way = osmium.osm.mutable.Node, osmium.osm.mutable.Way
+    writer = osmium.SimpleWriter(str(path))
+    try:
+        for nid, lo, la in zip(net.node_ids.tolist(), net.lon.tolist(), net.lat.tolist(), strict=True):
+            writer.add_node(Node(id=nid, location=(lo, la), version=1, timestamp=ts))
+        block = 250_000
+        for start in range(0, n_buildings, block):
+            k = min(block, n_buildings - start)
+            cx = rng.uniform(net.lon.min() - pad_lon, net.lon.max() + pad_lon, k)
+            cy = rng.uniform(net.lat.min() - pad_lat, net.lat.max() + pad_lat, k)
+            # Corners jittered by up to ~10 m, as traced buildings are: real coordinates do
+            # not delta-encode as tightly as a perfect square would.
+            xs = (cx[:, None] + corner[:, 0] + rng.uniform(-1e-4, 1e-4, (k, 4))).ravel().tolist()
+            ys = (cy[:, None] + corner[:, 1] + rng.uniform(-1e-4, 1e-4, (k, 4))).ravel().tolist()
+            base = first_node + 4 * start
+            for j, (x, y) in enumerate(zip(xs, ys, strict=True)):
+                writer.add_node(Node(id=base + j, location=(x, y), version=1, timestamp=ts))
+        for wid, nodes, tags in net.ways:
+            writer.add_way(Way(id=wid, nodes=nodes.tolist(), version=1, timestamp=ts, tags=tags))
+        for b in range(n_buildings):
+            n0 = first_node + 4 * b
+            writer.add_way(Way(id=first_way + b, nodes=[n0, n0 + 1, n0 + 2, n0 + 3, n0], version=1,
+                               timestamp=ts, tags={"building": "yes"}))
+    finally:
+        writer.close()
+    return path
