@@ -274,8 +274,11 @@ def _scan_xml(path: Path) -> set[int]:
                 dups.append(nid)
             seen.add(nid)
         elif el.tag == "way":
-            way_refs = (int(nd.get("ref")) for nd in el.iter("nd"))
-            refs.extend(way_refs) if _is_network_way(el) else other_refs.update(way_refs)
+            way_refs = [int(nd.get("ref")) for nd in el.iter("nd")]
+            if _is_network_way(el):
+                refs.extend(way_refs)
+            else:
+                other_refs.update(way_refs)
     warn_count(f"duplicate node id(s) in {path.name} (the last occurrence is used)", len(dups), dups)
     absent = [r for r in refs if r not in seen]
     warn_count(MISSING_REFS.format(name=path.name), len(absent), sorted(set(absent))[:5])
