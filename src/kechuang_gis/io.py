@@ -145,6 +145,16 @@ def _require_crs(gdf: gpd.GeoDataFrame, path) -> None:
         raise InputError(f"refusing to write {path}: the data has no CRS")
 
 
+def existing_input(path: str | os.PathLike) -> Path:
+    """``path`` as a Path, or InputError if it does not exist or is empty."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty")
+    return path
+
+
 def read_vector(path: str | os.PathLike, layer: str | None = None) -> gpd.GeoDataFrame:
     """Read GeoJSON, GPKG or GeoParquet into a GeoDataFrame in WGS84."""
     path = Path(path)
@@ -180,12 +190,8 @@ def read_points(
     and BD-09 are converted here, at the edge. Raises InputError naming the file and the
     rows at fault; warns (DataWarning, counted) for points far from the study region.
     """
-    path = Path(path)
+    path = existing_input(path)
     datum = _crs.normalise_datum(datum)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: the file is empty")
     suffix = path.suffix.lower()
     if suffix == ".csv":
         gdf = _points_from_csv(path, lon_col, lat_col)

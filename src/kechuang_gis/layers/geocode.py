@@ -34,7 +34,7 @@ import shapely
 
 from ..crs import convert_xy, normalise_datum
 from ..errors import DataWarning, InputError, OfflineError
-from ..io import fix_swapped_lonlat, warn_outside_region, write_json
+from ..io import existing_input, fix_swapped_lonlat, warn_outside_region, write_json
 from ..settings import CACHE_DIR, HTTP_TIMEOUT_S, METRIC_CRS, WGS84
 from . import admin, gazetteer
 
@@ -258,11 +258,7 @@ def geocode_table(df: pd.DataFrame, *, name_col: str | None = "name", address_co
 
 def geocode_file(path: str | Path, **kwargs) -> gpd.GeoDataFrame:
     """Read a CSV and geocode it (see :func:`geocode_table`)."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: the file is empty")
+    path = existing_input(path)
     try:
         df = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
     except pd.errors.EmptyDataError as exc:

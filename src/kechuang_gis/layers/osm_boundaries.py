@@ -34,8 +34,9 @@ import pandas as pd
 import shapely
 import shapely.affinity
 
-from ..errors import InputError, NetworkError, OfflineError
-from ..settings import CACHE_DIR, METRIC_CRS, WGS84
+from ..errors import InputError, NetworkError
+from ..io import existing_input
+from ..settings import METRIC_CRS, WGS84
 
 #: OSM admin_level of China's prefecture-level cities (5) and county-level units (6).
 ADMIN_LEVELS = ("5", "6")
@@ -60,11 +61,7 @@ def read_osm_boundaries(path: str | Path, admin_levels: tuple[str, ...] = ADMIN_
     """
     import osmium
 
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: the file is empty")
+    path = existing_input(path)
     wkb = osmium.geom.WKBFactory()
     rows = []
     try:
@@ -91,27 +88,13 @@ def read_osm_boundaries(path: str | Path, admin_levels: tuple[str, ...] = ADMIN_
 def download_osm_boundaries(area, admin_levels: tuple[str, ...] = ADMIN_LEVELS,
                             cache_dir: str | Path | None = None) -> gpd.GeoDataFrame:
     """The same from Overpass for ``area`` (WGS84 polygon), cached on disk by osmnx."""
-    import requests
+    from ..network.osm import overpass
 
-    from ..network.osm import _osmnx_settings, _reachable
-
-    cache = Path(cache_dir) if cache_dir else CACHE_DIR / "overpass"
-    cache.mkdir(parents=True, exist_ok=True)
-    import osmnx as ox
-
-    online = _reachable(ox.settings.overpass_url)
-    with _osmnx_settings(use_cache=True, cache_folder=str(cache),
-                         useful_tags_way=["boundary", "admin_level", "name", "name:zh"],
-                         overpass_rate_limit=online and ox.settings.overpass_rate_limit) as ox:
-        try:
-            feats = ox.features_from_polygon(area, tags={"boundary": "administrative",
-                                                         "admin_level": list(admin_levels)})
-        except requests.exceptions.RequestException as exc:
-            raise OfflineError(f"cannot reach the Overpass API and no cached answer under {cache} "
-                               f"({type(exc).__name__}); compare with a local extract instead: "
-                               "--osm FILE.osm.pbf") from exc
-        except ox._errors.InsufficientResponseError as exc:
-            raise NetworkError(f"Overpass returned no administrative boundaries for the area ({exc})") from exc
+    with overpass(cache_dir, offline_hint="compare with a local extract instead: --osm FILE.osm.pbf",
+                  empty_what="administrative boundaries",
+                  useful_tags_way=["boundary", "admin_level", "name", "name:zh"]) as ox:
+        feats = ox.features_from_polygon(area, tags={"boundary": "administrative",
+                                                     "admin_level": list(admin_levels)})
     feats = feats[feats.geometry.geom_type.isin(["Polygon", "MultiPolygon"])].reset_index()
     out = gpd.GeoDataFrame({
         "osm_id": feats["id"], "name": feats.get("name"), "name_zh": feats.get("name:zh"),

@@ -28,6 +28,7 @@ from scipy.spatial import cKDTree
 
 from ..crs import lonlat_to_metric
 from ..errors import InputError, NetworkError, OfflineError, warn_count
+from ..io import existing_input
 from ..settings import CACHE_DIR, HTTP_TIMEOUT_S, ROAD_LEVELS, WGS84
 from .speeds import rail_speeds, report_unparsed, road_speeds
 
@@ -219,11 +220,7 @@ def read_osm_xml(path: str | Path) -> nx.MultiDiGraph:
     import tempfile
     import xml.etree.ElementTree as ET
 
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: the file is empty")
+    path = existing_input(path)
     missing = _scan_xml(path)
     with _osmnx_settings() as ox, tempfile.TemporaryDirectory(prefix="kechuang-osm-") as tmp:
         readable = _split_at_missing_nodes(path, missing, Path(tmp) / "complete.osm") if missing else path
@@ -319,6 +316,33 @@ def _split_at_missing_nodes(path: Path, missing: set[int], out: Path) -> Path:
     return out
 
 
+@contextlib.contextmanager
+def overpass(cache_dir: str | Path | None, *, offline_hint: str, empty_what: str, **settings) -> Iterator:
+    """osmnx set up for cached Overpass queries (``settings``: more osmnx settings).
+
+    Offline and uncached, the query raises OfflineError ending with ``offline_hint``; an
+    empty answer raises NetworkError naming ``empty_what``.
+    """
+    import osmnx as ox
+    import requests
+
+    cache = Path(cache_dir) if cache_dir else CACHE_DIR / "overpass"
+    cache.mkdir(parents=True, exist_ok=True)
+    # osmnx checks its cache first, then asks the server's status endpoint how long to
+    # wait and sleeps 60 s when that fails. Offline, skip the wait: cached answers are
+    # still served and uncached ones fail at once with a clear error.
+    online = _reachable(ox.settings.overpass_url)
+    with _osmnx_settings(use_cache=True, cache_folder=str(cache),
+                         overpass_rate_limit=online and ox.settings.overpass_rate_limit, **settings) as ox:
+        try:
+            yield ox
+        except requests.exceptions.RequestException as exc:
+            raise OfflineError(f"cannot reach the Overpass API and no cached answer for this area "
+                               f"under {cache} ({type(exc).__name__}); {offline_hint}") from exc
+        except ox._errors.InsufficientResponseError as exc:
+            raise NetworkError(f"Overpass returned no {empty_what} for the area ({exc})") from exc
+
+
 def download_overpass(area, roads: str = "regional", modes: Iterable[str] = ("road", "rail"),
                       cache_dir: str | Path | None = None) -> tuple[nx.MultiDiGraph, pd.DataFrame]:
     """Unsimplified osmnx graph and station points of ``area`` from Overpass, cached on disk.
@@ -326,34 +350,17 @@ def download_overpass(area, roads: str = "regional", modes: Iterable[str] = ("ro
     A second call with the same area and filters is answered from the cache without the
     network. Offline and uncached: OfflineError naming the local alternatives.
     """
-    import requests
-
     modes = set(modes)
     filters = []
     if "road" in modes:
         filters.append(f'["highway"~"^({"|".join(road_levels(roads))})$"]["area"!~"yes"]')
     if "rail" in modes:
         filters.append('["railway"="rail"]')
-    cache = Path(cache_dir) if cache_dir else CACHE_DIR / "overpass"
-    cache.mkdir(parents=True, exist_ok=True)
-    import osmnx as ox
-
-    # osmnx checks its cache first, then asks the server's status endpoint how long to
-    # wait and sleeps 60 s when that fails. Offline, skip the wait: cached answers are
-    # still served and uncached ones fail at once with a clear error.
-    online = _reachable(ox.settings.overpass_url)
-    with _osmnx_settings(use_cache=True, cache_folder=str(cache),
-                         overpass_rate_limit=online and ox.settings.overpass_rate_limit) as ox:
-        try:
-            G = ox.graph_from_polygon(area, custom_filter=filters, simplify=False, retain_all=True)
-            stations = pd.DataFrame(columns=["lon", "lat", "name"])
-            if "rail" in modes:
-                stations = _overpass_stations(ox, area)
-        except requests.exceptions.RequestException as exc:
-            raise OfflineError(f"cannot reach the Overpass API and no cached answer for this area "
-                               f"under {cache} ({type(exc).__name__}); {OFFLINE_ALTERNATIVES}") from exc
-        except ox._errors.InsufficientResponseError as exc:
-            raise NetworkError(f"Overpass returned no roads or rail for the area ({exc})") from exc
+    with overpass(cache_dir, offline_hint=OFFLINE_ALTERNATIVES, empty_what="roads or rail") as ox:
+        G = ox.graph_from_polygon(area, custom_filter=filters, simplify=False, retain_all=True)
+        stations = pd.DataFrame(columns=["lon", "lat", "name"])
+        if "rail" in modes:
+            stations = _overpass_stations(ox, area)
     return G, stations
 
 

@@ -26,6 +26,7 @@ import shapely
 from tqdm import tqdm
 
 from ..errors import InputError, NetworkError, warn_count
+from ..io import existing_input
 from ..settings import WGS84
 from .osm import GEOD, MISSING_REFS, WAY_TAGS, attach_stations, classify_ways, is_station
 from .simplify import (
@@ -166,11 +167,7 @@ def read_pbf_frames(path: str | Path, *, area=None, roads: str = "regional",
     Returns ``(nodes, edges, report, source)``: the GeoDataFrames of the Network, and
     counts of ways, raw nodes, dropped components and problems found, for meta.json.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: the file is empty")
+    path = existing_input(path)
     modes = tuple(modes)
     source = source or f"osm:{path.name}"
     way_ids, way_len, refs, tags, stations = _scan_ways(path, roads, modes, progress)
