@@ -103,7 +103,7 @@ def test_destinations_outside_network(net_dir, files, tmp_path, capsys):
     mixed = _csv(tmp_path / "mixed.csv", [("a", *_lonlat(0, 0), 1), ("x", 119.0, 30.9, 1)])
     assert _run("--network", net_dir, "--destinations", mixed, "--origins", origins,
                 "--metrics", "nearest", "--out", tmp_path / "o2") == 0
-    assert "1 destination(s) farther than" in capsys.readouterr().err
+    assert "1 destination(s) not joined to the network: beyond snap distance" in capsys.readouterr().err
 
 
 def test_destination_outside_study_area_warns(net_dir, files, tmp_path, capsys):

@@ -52,7 +52,9 @@ def test_folder_and_meta(pbf, built):
     assert meta["modes"] == ["road", "rail"]
     assert meta["build"]["roads"] == "urban" and meta["build"]["transfer_penalty_min"] == 7.0
     assert meta["access"]["max_snap_m"] == 3000.0
-    assert meta["access"]["station_penalty_s"] == 420.0
+    # Boarding is an edge of the network (station hub -> platform), not part of the access model.
+    assert "station_penalty_s" not in meta["access"]
+    assert meta["build"]["transfer_penalty_min"] == 7.0
     assert meta["counts"]["edges"] == len(net.edges)
     assert meta["report"]["components_dropped"] == 1
     assert meta["software_version"]
@@ -65,13 +67,20 @@ def test_transfer_edges_link_station_to_nearest_road_node(built):
     nearest = min(dists, key=dists.get)
     d = dists[nearest]
     leg = d * 1.3 / (30 / 3.6)              # detour factor 1.3 at 30 km/h (settings)
-    board = rows(net, nearest, 22, "transfer")
-    alight = rows(net, 22, nearest, "transfer")
-    assert len(board) == 1 and len(alight) == 1
-    assert board["travel_time_s"].iloc[0] == pytest.approx(7 * 60 + leg, rel=1e-6)
-    assert alight["travel_time_s"].iloc[0] == pytest.approx(leg, rel=1e-6)
-    assert board["length_m"].iloc[0] == pytest.approx(d, rel=1e-6)
-    assert (net.edges["mode"] == "transfer").sum() == 2
+    # The road joins the station's hub (id -22) by the leg alone, both ways ...
+    to_hub = rows(net, nearest, -22, "transfer")
+    from_hub = rows(net, -22, nearest, "transfer")
+    assert len(to_hub) == 1 and len(from_hub) == 1
+    assert to_hub["travel_time_s"].iloc[0] == pytest.approx(leg, rel=1e-6)
+    assert from_hub["travel_time_s"].iloc[0] == pytest.approx(leg, rel=1e-6)
+    assert to_hub["length_m"].iloc[0] == pytest.approx(d, rel=1e-6)
+    # ... and the hub boards the platform (the OSM station node 22) for the 7-min penalty,
+    # once; alighting costs the documented alighting time (0, stored as 0.01 s).
+    board = rows(net, -22, 22, "transfer")
+    alight = rows(net, 22, -22, "transfer")
+    assert board["travel_time_s"].iloc[0] == pytest.approx(7 * 60)
+    assert alight["travel_time_s"].iloc[0] == pytest.approx(0.01)
+    assert (net.edges["mode"] == "transfer").sum() == 4
 
 
 def test_rail_dwell_at_station_ends(built):
@@ -90,7 +99,12 @@ def test_multimodal_route_uses_rail_and_transfers(built):
         if not g.has_edge(u, v) or g[u][v]["t"] > t:
             g.add_edge(int(u), int(v), t=float(t))
     # 8 is the road node nearest to station 22 (see the transfer test).
-    assert nx.shortest_path(g, 7, 20, weight="t") == [7, 8, 22, 20]
+    assert nx.shortest_path(g, 7, 20, weight="t") == [7, 8, -22, 22, 20]
+    # One boarding per rail trip: road -> rail -> road pays the 7 min once.
+    t = nx.shortest_path_length(g, 7, 20, weight="t")
+    rail_only = nx.shortest_path_length(g, 22, 20, weight="t")
+    legs = g[7][8]["t"] + g[8][-22]["t"]
+    assert t == pytest.approx(legs + 7 * 60 + rail_only)
 
 
 def test_summary_figures(built):
@@ -105,7 +119,7 @@ def test_summary_figures(built):
     g = nx.DiGraph(list(zip(net.edges["u"], net.edges["v"], strict=True)))
     assert s["components"]["weak"]["count"] == nx.number_weakly_connected_components(g)
     assert s["components"]["strong"]["count"] == nx.number_strongly_connected_components(g)
-    assert s["node_kinds"] == {"junction": 8, "station": 1}
+    assert s["node_kinds"] == {"junction": 8, "platform": 1, "station": 1}
     lons = [x for x, _ in NODES.values()]
     assert s["bbox"][0] == pytest.approx(min(lons))
     text = render_summary(s)

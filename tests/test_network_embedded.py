@@ -335,10 +335,10 @@ def test_modes_selection(net):
     sel = net.select(modes=["rail"])
     assert set(sel.edges["mode"]) == {"rail", "transfer"}
     # each single-mode network routes between two real places (SIP, Jiaxing Nanhu)
-    x, y = lonlat_to_metric(np.array([120.72, 120.76]), np.array([31.31, 30.75]))
+    lon, lat = np.array([120.72, 120.76]), np.array([31.31, 30.75])
     for n in (rail, road, net):
         g = n.csr()
-        s = routing.snap(g, x, y, n.meta["access"])
+        s = routing.snap(g, lon, lat, n.meta["access"])
         assert s.snapped.all()
         t = routing.point_to_point(g, s, s, n.meta["access"])
         assert np.isfinite(t).all() and t[0, 1] > 0

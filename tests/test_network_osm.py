@@ -212,7 +212,7 @@ def test_xml_and_pbf_of_the_same_data_agree(tmp_path):
     assert a["length_m"].to_numpy() == pytest.approx(b["length_m"].to_numpy(), rel=1e-9)
     assert a["travel_time_s"].to_numpy() == pytest.approx(b["travel_time_s"].to_numpy(), rel=1e-9)
     st = nets[".osm"].nodes
-    assert st.loc[st["kind"] == "station", "id"].tolist() == [22]
+    assert st.loc[st["kind"] == "station", "id"].tolist() == [-22]  # the hub; 22 is its platform
 
 
 def test_ways_running_off_the_file_are_cut_at_the_gap_in_both_readers(tmp_path):

@@ -30,7 +30,7 @@ from kechuang_gis.network.model import Network
 
 EXACT_ACCESS = {"detour_factor": 1.0, "speed_kmh": 30.0, "k_nearest": 1, "max_snap_m": 100.0,
                 "station_penalty_s": 0.0}
-LAT = 31.0
+LAT = 30.6  # land south of Taihu: the access model refuses points in the lake
 
 
 def make_network(xy: dict[int, tuple[float, float]], edges: list[tuple], kinds: dict[int, str] | None = None,
@@ -235,8 +235,9 @@ def test_centrality_matches_networkx_disconnected():
 def test_attachment_is_the_nearest_network_node():
     net = make_network(LINE_XY, [(1, 2, 600), (2, 3, 1200)],
                        access=dict(EXACT_ACCESS, max_snap_m=2000.0))
-    # 'p' sits ~500 m east of node 2: it attaches to node 2 (betweenness 1 on a path of 3).
-    nodes = points(["a", "p", "c"], [LINE_XY[1], (120.1052, LAT), LINE_XY[3]], m=[1.0, 1.0, 1.0])
+    # 'p' sits ~500 m north of node 2, off the street: it joins at node 2 (betweenness 1
+    # on a path of 3) by a 500 m access leg.
+    nodes = points(["a", "p", "c"], [LINE_XY[1], (120.1, LAT + 0.0045), LINE_XY[3]], m=[1.0, 1.0, 1.0])
     r = node_strength(net, nodes, mass_col="m")
     t = r.table.set_index("id")
     assert t.loc["p", "attach_node"] == 2
@@ -379,7 +380,7 @@ def test_single_node(line_net, line_nodes):
 def test_unsnappable_nodes_are_warned_and_listed(line_net, line_nodes):
     far = points(["far"], [(121.0, 31.5)], m=[5.0], city_adcode=["320500"])
     nodes = pd.concat([line_nodes, far], ignore_index=True)
-    with pytest.warns(DataWarning, match=r"^1 node\(s\) farther than 100 m.*far"):
+    with pytest.warns(DataWarning, match=r"^1 node\(s\) not joined to the network: beyond snap distance \(100 m\).*far"):
         r = node_strength(line_net, nodes, mass_col="m")
     assert "far" not in set(r.table["id"])
     assert r.meta["nodes"]["unsnapped"] == ["far"]

@@ -9,7 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from test_node_strength import EXACT_ACCESS, LINE_XY, make_network
+from test_node_strength import EXACT_ACCESS, LAT, LINE_XY, make_network
 
 from kechuang_gis.cli import main
 from kechuang_gis.crs import wgs84_to_gcj02
@@ -109,7 +109,7 @@ def test_cli_gcj02_nodes(line_dir, tmp_path):
     ([("a", 120.0, 1), ("b", 120.1, 2)], ["--kinds", "park"], "needs a 'kind' column"),
 ])
 def test_cli_bad_input_writes_nothing(line_dir, tmp_path, capsys, rows, extra, message):
-    path = write_nodes(tmp_path / "n.csv", [{"id": i, "lon": x, "lat": 31.0, "m": m} for i, x, m in rows])
+    path = write_nodes(tmp_path / "n.csv", [{"id": i, "lon": x, "lat": LAT, "m": m} for i, x, m in rows])
     out = tmp_path / "out"
     args = ["--network", line_dir, "--nodes", path, *extra, "--out", out]
     if "--mass-col" not in extra:
@@ -122,16 +122,16 @@ def test_cli_bad_input_writes_nothing(line_dir, tmp_path, capsys, rows, extra, m
 
 
 def test_cli_all_unreachable_and_unsnapped(tmp_path, capsys):
-    xy = {1: (120.0, 31.0), 2: (120.1, 31.0), 3: (120.2, 31.0), 4: (120.3, 31.0)}
+    xy = {1: (120.0, LAT), 2: (120.1, LAT), 3: (120.2, LAT), 4: (120.3, LAT)}
     d = tmp_path / "net"
     make_network(xy, [(1, 2, 600), (3, 4, 600)]).save(d)
     path = write_nodes(tmp_path / "n.csv", [
-        {"id": "a", "lon": 120.0, "lat": 31.0, "m": 1}, {"id": "c", "lon": 120.2, "lat": 31.0, "m": 1},
+        {"id": "a", "lon": 120.0, "lat": LAT, "m": 1}, {"id": "c", "lon": 120.2, "lat": LAT, "m": 1},
         {"id": "far", "lon": 120.5, "lat": 31.3, "m": 1}])
     out = tmp_path / "out"
     assert run("--network", d, "--nodes", path, "--mass-col", "m", "--out", out) == 2
     err = capsys.readouterr().err
-    assert "warning: 1 node(s) farther than 100 m" in err and "far" in err
+    assert "warning: 1 node(s) not joined to the network: beyond snap distance (100 m)" in err and "far" in err
     assert "none of the 2 nodes can reach another" in err
     assert not out.exists()
 

@@ -30,7 +30,8 @@ ACCESS = {"detour_factor": 1.0, "speed_kmh": 36.0, "k_nearest": 2, "max_snap_m":
 def road_network() -> Network:
     """Five road junctions in a row on latitude 31.3, 1000 s apart, both directions."""
     ids = np.arange(1, 6, dtype=np.int64)
-    nodes = gpd.GeoDataFrame({"id": ids, "kind": "junction", "name": [f"R{i}" for i in range(5)]},
+    # Interchanges: points may join a motorway there (never mid-way).
+    nodes = gpd.GeoDataFrame({"id": ids, "kind": "interchange", "name": [f"R{i}" for i in range(5)]},
                              geometry=gpd.points_from_xy(ROAD_LON, [LAT] * 5), crs="EPSG:4326")
     rows, geoms = [], []
     for i in range(4):

@@ -315,11 +315,54 @@ def to_storage(obj: gpd.GeoDataFrame | gpd.GeoSeries) -> gpd.GeoDataFrame | gpd.
     return obj.to_crs(WGS84)
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=16)
 def _transformer(src: str, dst: str):
     from pyproj import Transformer
 
     return Transformer.from_crs(src, dst, always_xy=True)
+
+
+#: EPSG:4549 is the 3-degree Gauss-Kruger zone of CM 120E. Transverse Mercator stretches
+#: distances by about (d_lon cos(lat))^2 / 2 away from its central meridian: within 3
+#: degrees of it that stays under 0.1 % at the region's latitudes, so EPSG:4549 serves
+#: data within this many degrees of 120E and a UTM zone serves data elsewhere.
+METRIC_CRS_LON_SPAN = 3.0
+_METRIC_CM = 120.0
+
+
+def metric_crs_for(lon: ArrayLike, lat: ArrayLike) -> str:
+    """The metric CRS for data at these WGS84 positions.
+
+    EPSG:4549 (the project's metric CRS) when every longitude lies within
+    :data:`METRIC_CRS_LON_SPAN` degrees of its central meridian (120E); otherwise the
+    UTM zone (WGS84) of the data's centre, so a test extract from elsewhere (e.g.
+    Helsinki) is never measured in a projection that stretches it by percent.
+
+    Examples
+    --------
+    >>> metric_crs_for([120.5, 121.4], [31.0, 31.3])
+    'EPSG:4549'
+    >>> metric_crs_for([24.9, 25.0], [60.1, 60.2])
+    'EPSG:32635'
+    """
+    lon = np.asarray(lon, dtype=float).ravel()
+    lat = np.asarray(lat, dtype=float).ravel()
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    if not ok.any():
+        return METRIC_CRS
+    lon, lat = lon[ok], lat[ok]
+    if float(np.max(np.abs(lon - _METRIC_CM))) <= METRIC_CRS_LON_SPAN:
+        return METRIC_CRS
+    c_lon = (float(lon.min()) + float(lon.max())) / 2.0
+    c_lat = (float(lat.min()) + float(lat.max())) / 2.0
+    zone = int(np.floor((c_lon + 180.0) / 6.0)) % 60 + 1
+    return f"EPSG:{32600 + zone if c_lat >= 0 else 32700 + zone}"
+
+
+def project_xy(lon: ArrayLike, lat: ArrayLike, crs: str) -> tuple[np.ndarray, np.ndarray]:
+    """WGS84 lon/lat arrays to x/y in metres of ``crs`` (see :func:`metric_crs_for`)."""
+    x, y = _transformer(WGS84, crs).transform(np.asarray(lon, float), np.asarray(lat, float))
+    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
 
 def lonlat_to_metric(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:

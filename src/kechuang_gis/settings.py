@@ -95,20 +95,61 @@ RAIL_SPEED_KMH: dict[str, float] = {
 #: Dwell time at each intermediate stop (minutes).
 RAIL_DWELL_MIN = 2.0
 
-# --- access model (sketch level; replaced by real streets with OSM sources) ---------
-#: Straight-line distance is multiplied by this to approximate the street path.
+# --- access model: how points off the network join it ------------------------------
+# Every point (origin, destination, node, scenario point, a user's file) joins the network
+# at the nearest point of the nearest edge a vehicle may enter mid-way, or at an entry
+# node (station, interchange) when that is nearer. The joined edge is split there: the
+# point reaches the edge's end nodes along the edge, at the edge's own speed, only in the
+# directions the edge allows. What remains is the access leg, the straight line from the
+# point to the network, at the access speed with the detour factor (zero for a point on
+# the street). See analysis/snap.py.
+#: Straight-line distance of the access leg is multiplied by this to approximate the
+#: street path a straight line stands for (1.3: a common circuity factor for local roads).
 ACCESS_DETOUR_FACTOR = 1.3
-#: Speed of the access leg (km/h): local streets by car or bus.
+#: Speed of the access leg (km/h): local traffic (car, bus, e-bike) on the streets the
+#: network does not hold.
 ACCESS_SPEED_KMH = 30.0
-#: Number of nearest network nodes a point is joined to.
-ACCESS_K_NEAREST = 3
-#: Points farther than this from any network node are reported as unsnapped (metres).
-#: Sized for the embedded strategic network, whose nodes are interchanges and stations;
-#: OSM street networks record a tighter value in their meta.json.
+#: Points farther than this from every joinable edge and entry node are unsnapped (NaN in
+#: every measure, counted in one warning). Sized for each kind of network: the embedded
+#: regional network holds fewer roads than an OSM street network.
 MAX_SNAP_M_EMBEDDED = 25_000.0
 MAX_SNAP_M_OSM = 3_000.0
-#: Penalty for changing between road and rail at a station (minutes).
-TRANSFER_PENALTY_MIN = 10.0
+#: Edge classes (OSM highway values and ours) that are never joined mid-way: a vehicle
+#: enters them only at their nodes (motorway interchanges via the links' ends). Rail,
+#: transfer and access edges are never joined mid-way either (stations are entry nodes).
+NO_MIDEDGE_CLASSES = ("motorway", "motorway_link", "ferry")
+#: Edge modes that may be joined mid-way.
+MIDEDGE_MODES = ("road",)
+#: Node kinds at which a point may join the network directly (as well as any node of a
+#: joinable edge): stations and interchanges. A ``junction`` of the embedded network is a
+#: motorway-to-motorway hub with no exit and is not one; ``platform`` nodes are reached
+#: from their station only.
+ENTRY_NODE_KINDS = ("station", "interchange_station", "interchange", "town", "city", "toll",
+                    "endpoint", "border", "pier")
+#: A point that projects within this distance (metres) of an edge's end joins the end
+#: node itself, so a point on a node may leave it in every direction the node allows.
+SNAP_NODE_TOLERANCE_M = 0.5
+#: A direct walk between two points, bypassing the network, is allowed up to this
+#: straight distance (metres) and never across water. 0 (the default) disables it: the
+#: product measures network travel times, and on an OSM street network every point is
+#: already within metres of a street. Set e.g. 300 for pedestrian-scale studies.
+DIRECT_WALK_MAX_M = 0.0
+#: Walking speed for the direct walk (km/h).
+WALK_SPEED_KMH = 5.0
+#: Lakes are a barrier to access legs: a point more than this far inside a lake, or a leg
+#: running more than this far across one, is not joined (the precision of the committed
+#: lake outlines, Natural Earth 1:10m, about 500 m).
+WATER_TOLERANCE_M = 500.0
+
+# --- rail boarding -----------------------------------------------------------------
+#: Boarding rail is an edge of the network (station hub -> platform), paid once per rail
+#: trip however the station is reached; alighting (platform -> hub) and changing lines
+#: (platform -> platform of another line) have their own costs.
+RAIL_BOARDING_MIN = 10.0
+RAIL_ALIGHTING_MIN = 0.0
+RAIL_TRANSFER_MIN = 10.0
+#: Kept for callers of the old name: the boarding cost at a station.
+TRANSFER_PENALTY_MIN = RAIL_BOARDING_MIN
 
 #: Timeouts for network services used only on request (seconds).
 HTTP_TIMEOUT_S = 30

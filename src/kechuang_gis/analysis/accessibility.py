@@ -29,15 +29,23 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..crs import lonlat_to_metric
-from ..errors import InputError, NetworkError, warn_count
+from ..errors import InputError, warn_count
 from ..io import atomic_dir, write_csv, write_geoparquet, write_json
 from ..network.model import Network
 from . import kernels
 from .isochrones import DEFAULT_MINUTES, parse_minutes
 from .isochrones import isochrones as build_isochrones
 from .origins import load_destinations, load_origins, study_land, warn_outside
-from .routing import Snap, nearest, snap, snap_like
+from .routing import nearest
+from .snap import (
+    REGION_WATER,
+    Snap,
+    check_access,
+    snap,
+    snap_like,
+    unsnapped_reasons,
+    warn_unsnapped,
+)
 
 METRICS = ("nearest", "cumulative", "gravity", "2sfca", "od", "isochrones")
 DECAYS = ("exp", "power", "gaussian")
@@ -220,23 +228,24 @@ def accessibility(
     warn_outside(dest, "destination(s)", area)
 
     base_graph = None if snap_base is None else snap_base.csr(modes=modes, statuses=statuses)
-    o_snap = _snap(graph, orig, access, base_graph)
-    d_snap = _snap(graph, dest, access, base_graph)
+    water = REGION_WATER if lakes is None else lakes
+    o_snap = _snap(graph, orig, access, base_graph, water)
+    d_snap = _snap(graph, dest, access, base_graph, water)
     counts = {"origins": len(orig), "destinations": len(dest)}
     counts["unsnapped_destinations"] = int((~d_snap.snapped).sum())
+    counts["unsnapped_destinations_by_reason"] = unsnapped_reasons(d_snap)
     if counts["unsnapped_destinations"]:
         bad = dest.loc[~d_snap.snapped, "id"].tolist()
         if len(bad) == len(dest):
             raise InputError(f"no destination is within {access['max_snap_m']:g} m of the network "
-                             f"(e.g. {', '.join(bad[:5])}): outside the network's area?")
-        warn_count(f"destination(s) farther than {access['max_snap_m']:g} m from the network (dropped)",
-                   len(bad), bad)
+                             f"(e.g. {', '.join(map(str, bad[:5]))}): outside the network's area?")
+        warn_unsnapped(d_snap, dest["id"], "destination(s)", access, "dropped")
         keep = d_snap.snapped
         dest = dest[keep].reset_index(drop=True)
-        d_snap = _subset(d_snap, keep)
+        d_snap = d_snap.subset(keep)
     counts["unsnapped_origins"] = int((~o_snap.snapped).sum())
-    warn_count(f"origin(s) farther than {access['max_snap_m']:g} m from the network (all measures NaN)",
-               counts["unsnapped_origins"], orig.loc[~o_snap.snapped, "id"].tolist())
+    counts["unsnapped_origins_by_reason"] = unsnapped_reasons(o_snap)
+    warn_unsnapped(o_snap, orig["id"], "origin(s)", access, "all measures NaN")
 
     pop = None
     if population is not None:
@@ -245,11 +254,12 @@ def accessibility(
         pop = population_at(orig, population)
 
     out = orig.copy()
-    out["snap_dist_m"] = np.where(o_snap.snapped, o_snap.dist_m, np.nan)
+    out["snap_dist_m"] = np.where(o_snap.snapped, o_snap.leg_m, np.nan)
+    out["snap_status"] = o_snap.status.astype(str)
     cols: list[str] = []
     on_net = o_snap.snapped
     if "nearest" in wanted:
-        t, who = nearest(graph, o_snap, d_snap, access, limit_s=limit_s)
+        t, who = nearest(graph, o_snap, d_snap, access, limit_s=limit_s, water=water)
         t_min = np.where(np.isfinite(t), t / 60.0, np.nan)
         out["nearest_time_min"] = t_min
         out["nearest_id"] = np.where(who >= 0, dest["id"].to_numpy(object)[np.maximum(who, 0)], None)
@@ -264,7 +274,8 @@ def accessibility(
     if many:
         search_s = _search_limit(wanted, limit_s, catchment_min, iso_minutes)
         problem = kernels.prepare(graph, o_snap, d_snap, access, reverse=True, limit_s=search_s,
-                                  iso_max_s=max(iso_minutes) * 60.0 if iso_minutes else None)
+                                  iso_max_s=max(iso_minutes) * 60.0 if iso_minutes else None,
+                                  water=water)
         od_s, reach = _solve(problem, workers, scheduler, batch, progress)
         if limit_s is not None:
             od_s[od_s > limit_s] = np.inf
@@ -315,7 +326,7 @@ def accessibility(
         "direction": "origin to destination",
     }
     dest_out = dest.copy()
-    dest_out["snap_dist_m"] = d_snap.dist_m
+    dest_out["snap_dist_m"] = d_snap.leg_m
     return AccessibilityResult(out, dest_out, od_df, iso, summary, counts, params, cols)
 
 
@@ -331,28 +342,14 @@ def _check_decay(kind: str, beta: float | None) -> tuple[str, float]:
 
 
 def _check_access(access: dict) -> dict:
-    need = ("detour_factor", "speed_kmh", "k_nearest", "max_snap_m")
-    missing = [k for k in need if k not in access]
-    if missing:
-        raise NetworkError(f"network meta['access'] lacks {', '.join(missing)}")
-    for k in ("detour_factor", "speed_kmh", "max_snap_m"):
-        v = float(access[k])
-        if not (math.isfinite(v) and v > 0):
-            raise NetworkError(f"network access model: {k} must be positive, got {access[k]!r}")
-    if int(access["k_nearest"]) < 1:
-        raise NetworkError(f"network access model: k_nearest must be >= 1, got {access['k_nearest']!r}")
-    return dict(access)
+    return check_access(access)
 
 
-def _snap(graph, points: gpd.GeoDataFrame, access: dict, base_graph=None) -> Snap:
-    x, y = lonlat_to_metric(points["lon"].to_numpy(float), points["lat"].to_numpy(float))
+def _snap(graph, points: gpd.GeoDataFrame, access: dict, base_graph=None, water=REGION_WATER) -> Snap:
+    lon, lat = points["lon"].to_numpy(float), points["lat"].to_numpy(float)
     if base_graph is not None:
-        return snap_like(graph, base_graph, np.asarray(x), np.asarray(y), access)
-    return snap(graph, np.asarray(x), np.asarray(y), access)
-
-
-def _subset(s: Snap, keep: np.ndarray) -> Snap:
-    return Snap(s.nodes[keep], s.cost_s[keep], s.dist_m[keep], s.snapped[keep], s.x[keep], s.y[keep])
+        return snap_like(graph, base_graph, lon, lat, access, water=water)
+    return snap(graph, lon, lat, access, water=water)
 
 
 def _search_limit(wanted: dict, limit_s: float | None, catchment_min: float,

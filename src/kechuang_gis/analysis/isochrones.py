@@ -1,15 +1,16 @@
 """Isochrones: the area from which a destination is reached within T minutes.
 
 Built from the travel-time field on the network, not circles: every active node that
-reaches the destination in ``t <= T`` contributes a disc of the remaining time walked or
-driven at the access model's speed, ``r = (T - t - boarding penalty) x speed / detour``
-(capped at the maximum snapping distance, like an origin's own access leg); the
-destination contributes the disc of its direct access leg. The union, clipped to study
-land (lakes excluded), is the isochrone. All geometry work is in EPSG:4549.
+reaches the destination in ``t <= T`` contributes a disc of the remaining time driven at
+the access model's speed, ``r = (T - t) x speed / detour`` (capped at the maximum
+snapping distance, like an origin's own access leg). The union, clipped to study land
+(lakes excluded), is the isochrone. Geometry work is in the graph's metric CRS
+(EPSG:4549 in the region).
 
-This matches how origins are scored: an origin inside the isochrone of T has a time of
-at most T to that destination (up to the ``k_nearest`` limit of snapping, which only
-ever makes origin times larger, never smaller).
+This is the reach of the network's nodes: an origin joins the network at one street
+(:mod:`.snap`), so its own time can be longer than the disc around a node suggests (a
+one-way street, a motorway it may not join); the isochrones are the area drawn, the
+origins' times are the numbers.
 """
 
 from __future__ import annotations
@@ -57,12 +58,13 @@ def reach_polygon(graph: CSRGraph, nodes: np.ndarray, times_s: np.ndarray, dest_
     speed = float(access["speed_kmh"]) / 3.6
     detour = float(access["detour_factor"])
     cap = float(access["max_snap_m"])
-    remaining = limit - times_s - graph.penalty_s[nodes]
+    remaining = limit - times_s
     ok = remaining >= 0
     radius = np.minimum(remaining[ok] * speed / detour, cap)
-    xs = np.append(graph.x[nodes[ok]], dest_xy[0])
-    ys = np.append(graph.y[nodes[ok]], dest_xy[1])
-    radius = np.append(radius, min(limit * speed / detour, cap))
+    xs = graph.x[nodes[ok]]
+    ys = graph.y[nodes[ok]]
+    if not len(xs):
+        return shapely.Polygon()
     discs = shapely.buffer(shapely.points(xs, ys), radius, quad_segs=QUAD_SEGS)
     shape = shapely.union_all(discs)
     if land is not None:
@@ -75,6 +77,8 @@ def isochrones(graph: CSRGraph, dests: gpd.GeoDataFrame, dest_x: np.ndarray, des
                land: BaseGeometry | None = None) -> gpd.GeoDataFrame:
     """Isochrone polygons (WGS84) for every destination and time: dest_id, minutes, area_km2."""
     mins = parse_minutes(minutes)
+    if land is not None and graph.crs not in (None, METRIC_CRS):
+        land = gpd.GeoSeries([land], crs=METRIC_CRS).to_crs(graph.crs).iloc[0]
     rows, geoms = [], []
     for j, (nodes, times) in enumerate(reach):
         did = str(dests["id"].iloc[j])
@@ -83,8 +87,9 @@ def isochrones(graph: CSRGraph, dests: gpd.GeoDataFrame, dest_x: np.ndarray, des
             rows.append({"dest_id": did, "minutes": float(t), "area_km2": float(g.area) / 1e6,
                          "reached_nodes": int((times <= t * 60.0).sum())})
             geoms.append(g)
-    frame = gpd.GeoDataFrame(rows, geometry=gpd.GeoSeries(geoms, crs=METRIC_CRS).values, crs=METRIC_CRS)
+    crs = graph.crs or METRIC_CRS
+    frame = gpd.GeoDataFrame(rows, geometry=gpd.GeoSeries(geoms, crs=crs).values, crs=crs)
     if frame.empty:
         frame = gpd.GeoDataFrame({"dest_id": [], "minutes": [], "area_km2": [], "reached_nodes": []},
-                                 geometry=[], crs=METRIC_CRS)
+                                 geometry=[], crs=crs)
     return frame.to_crs(WGS84)

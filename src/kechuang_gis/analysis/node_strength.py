@@ -66,7 +66,7 @@ from ..errors import InputError, NetworkError, warn_count
 from ..io import atomic_dir, write_csv, write_geoparquet, write_json
 from ..network.model import STATION_KINDS, Network
 from ..settings import STUDY_UNITS, WGS84
-from .routing import snap, snap_like
+from .snap import snap, snap_like, warn_unsnapped
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +228,7 @@ def node_strength(
     nodes["city_adcode"] = city_adcodes(nodes)
 
     # Snap once on the default mode set; nodes off the network are left out, named.
-    x, y = lonlat_to_metric(nodes.geometry.x.to_numpy(), nodes.geometry.y.to_numpy())
+    x, y = nodes.geometry.x.to_numpy(), nodes.geometry.y.to_numpy()
     graph = network.csr(modes, statuses)
     access = dict(network.meta["access"])
     # In a scenario, nodes keep the base network's access links (plus links to nodes the
@@ -242,8 +242,7 @@ def node_strength(
 
     s = join(np.asarray(x), np.asarray(y))
     unsnapped = nodes.loc[~s.snapped, "id"].tolist()
-    warn_count(f"node(s) farther than {access['max_snap_m']:.0f} m from the "
-               f"{'+'.join(modes)} network, left out", len(unsnapped), unsnapped)
+    warn_unsnapped(s, nodes["id"], "node(s)", access, f"left out of the {'+'.join(modes)} run")
     keep = np.flatnonzero(s.snapped)
     if len(keep) < 2:
         raise InputError(f"node strength needs at least two nodes on the network; {len(keep)} of "
@@ -262,7 +261,7 @@ def node_strength(
     warn_count("node pair(s) unreachable on the network (no interaction counted)",
                pairs["unreachable"], pairs["unreachable_examples"])
 
-    attach = s.nodes[:, 0]
+    attach = s.attach()
     betw, close, cinfo = attachment_centrality(graph, attach, cutoff_s=centrality_cutoff_s,
                                                sample=betweenness_sample)
     measures = _measures(times, mass, decay, beta, min_time_min)
@@ -752,7 +751,7 @@ def sensitivity(network: Network, nodes: gpd.GeoDataFrame, mass: np.ndarray, def
     """
     from scipy.stats import spearmanr
 
-    from .routing import snap as _snap
+    _snap = snap
 
     betas = [float(b) for b in betas]
     for b in betas:
@@ -778,7 +777,7 @@ def sensitivity(network: Network, nodes: gpd.GeoDataFrame, mass: np.ndarray, def
     dflt = default.set_index("id").loc[ids]
     top_default = set(default.sort_values(["rank", "id"])["id"].head(TOP_N_OVERLAP))
     n_top = len(top_default)
-    x, y = lonlat_to_metric(nodes.geometry.x.to_numpy(), nodes.geometry.y.to_numpy())
+    x, y = nodes.geometry.x.to_numpy(), nodes.geometry.y.to_numpy()
     access = dict(network.meta["access"])
     rows = []
     for ms in sets:
@@ -790,7 +789,7 @@ def sensitivity(network: Network, nodes: gpd.GeoDataFrame, mass: np.ndarray, def
             s = _snap(graph, np.asarray(x), np.asarray(y), access)
             times = pair_times_s(graph, s, access)
             # Nodes the variant cannot snap keep no interaction and zero centrality.
-            attach = np.where(s.snapped, s.nodes[:, 0], np.flatnonzero(graph.active)[0])
+            attach = np.where(s.snapped, s.attach(), np.flatnonzero(graph.active)[0])
             betw, close, _ = attachment_centrality(graph, attach, cutoff_s=centrality_cutoff_s,
                                                    sample=betweenness_sample)
             betw, close = np.where(s.snapped, betw, 0.0), np.where(s.snapped, close, 0.0)

@@ -1099,20 +1099,19 @@ def access_changed(base: Network, scn: Network, lon: np.ndarray, lat: np.ndarray
     """Whether each point gains a direct access link to a node the scenario adds.
 
     Scenario runs keep every point's base access links and offer the scenario's new
-    nodes as extra links (routing.snap_like); this marks the points that can reach a
-    new station or junction directly, for maps and summaries.
+    streets and entry nodes as extra links (snap.snap_like); this marks the points that
+    can join a new station, junction or street directly, for maps and summaries.
     """
-    from ..crs import lonlat_to_metric
-    from .routing import snap_like
+    from .snap import snap_like
 
     kw = accessibility_kw or {}
-    x, y = lonlat_to_metric(lon, lat)
     sel = {"modes": kw.get("modes"), "statuses": kw.get("statuses", ("operating",))}
     g_base, g_scn = base.csr(**sel), scn.csr(**sel)
-    sn = snap_like(g_scn, g_base, np.asarray(x), np.asarray(y), dict(scn.meta["access"]))
+    sn = snap_like(g_scn, g_base, np.asarray(lon, float), np.asarray(lat, float), dict(scn.meta["access"]))
     added = ~np.isin(g_scn.node_ids, g_base.node_ids)
-    links = (sn.nodes >= 0) & np.isfinite(sn.cost_s)
-    return (links & added[np.maximum(sn.nodes, 0)]).any(axis=1)
+    nodes = np.hstack([sn.out_nodes, sn.in_nodes])
+    links = (nodes >= 0) & np.isfinite(np.hstack([sn.out_s, sn.in_s]))
+    return (links & added[np.maximum(nodes, 0)]).any(axis=1)
 
 
 def _assemble(ap: Applied, base: dict, scn: dict, node_records: list[dict], opts: RunOptions,

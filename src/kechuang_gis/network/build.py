@@ -28,6 +28,7 @@ from ..settings import (
     ACCESS_DETOUR_FACTOR,
     ACCESS_SPEED_KMH,
     MAX_SNAP_M_OSM,
+    RAIL_ALIGHTING_MIN,
     RAIL_DWELL_MIN,
     TRANSFER_PENALTY_MIN,
     WGS84,
@@ -175,8 +176,12 @@ def build_network(source: str | Path = "embedded", area=None, modes: Iterable[st
         steps.set_postfix_str("rail dwell, transfers")
         stations = nodes.loc[nodes["kind"].isin(STATION_KINDS), "id"].to_numpy()
         edges = add_rail_dwell(edges, stations)
+        nodes, boarding = station_hubs(nodes, transfer_penalty_min)
+        if len(boarding):
+            edges = gpd.GeoDataFrame(pd.concat([edges, boarding], ignore_index=True),
+                                     geometry="geometry", crs=WGS84)
         if "road" in modes and "rail" in modes:
-            tr = transfer_edges(nodes, edges, transfer_penalty_min)
+            tr = transfer_edges(nodes, edges)
             if len(tr):
                 tr["key"] = _free_keys(edges, tr)
                 edges = gpd.GeoDataFrame(pd.concat([edges, tr], ignore_index=True), geometry="geometry",
@@ -185,7 +190,6 @@ def build_network(source: str | Path = "embedded", area=None, modes: Iterable[st
     finally:
         steps.close()
     access = default_access_model(MAX_SNAP_M_OSM)
-    access["station_penalty_s"] = float(transfer_penalty_min) * 60.0
     meta = {
         "source": "overpass" if kind == "overpass" else str(source),
         "source_kind": kind,
@@ -218,17 +222,60 @@ def _require_modes(edges: pd.DataFrame, modes: tuple[str, ...], source) -> None:
                    "(use --modes road to build roads only)", 1)
 
 
-def transfer_edges(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, penalty_min: float,
-                   max_m: float = TRANSFER_MAX_M) -> gpd.GeoDataFrame:
-    """Two transfer edges between each station and its nearest road node.
+_EDGE_COLS = ["u", "v", "key", "mode", "class", "name", "ref", "line", "oneway", "length_m",
+              "speed_kmh", "travel_time_s", "status", "source"]
+#: Routing needs travel times > 0: a zero-length link (a station on its road node, an
+#: alighting time of 0) costs this many seconds.
+MIN_LINK_S = 0.01
 
-    Road to station costs the walk/drive leg (straight line x detour factor at the access
-    speed) plus the boarding penalty; station to road the leg only. Stations farther
-    than ``max_m`` from every road node are counted in a DataWarning and left unlinked.
+
+def station_hubs(nodes: gpd.GeoDataFrame, boarding_min: float,
+                 alighting_min: float = RAIL_ALIGHTING_MIN) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Give each station a hub node where roads and points join rail, and boarding edges.
+
+    The OSM station node stays on the track as the ``platform``; a hub node (id = minus
+    the station's id, same position, name and station kind) is linked to it by a
+    boarding edge (hub -> platform, ``boarding_min``) and an alighting edge (platform ->
+    hub, ``alighting_min``). A rail trip then pays boarding once, however it reaches the
+    station (road, transfer edge or a point joining the hub), and nothing on the way
+    through or out.
     """
-    cols = ["u", "v", "key", "mode", "class", "name", "ref", "line", "oneway", "length_m",
-            "speed_kmh", "travel_time_s", "status", "source"]
-    empty = gpd.GeoDataFrame(pd.DataFrame(columns=cols), geometry=[], crs=WGS84)
+    st = nodes[nodes["kind"].isin(STATION_KINDS)]
+    empty = gpd.GeoDataFrame(pd.DataFrame(columns=_EDGE_COLS), geometry=[], crs=WGS84)
+    if st.empty:
+        return nodes, empty
+    hubs = st.copy()
+    hubs["id"] = -st["id"].to_numpy(np.int64)
+    if np.isin(hubs["id"].to_numpy(), nodes["id"].to_numpy()).any():
+        raise NetworkError("station hub ids collide with node ids (negative OSM ids?)")
+    out = nodes.copy()
+    out.loc[out["kind"].isin(STATION_KINDS), "kind"] = "platform"
+    out = gpd.GeoDataFrame(pd.concat([out, hubs], ignore_index=True), geometry="geometry", crs=WGS84)
+    h, p = hubs["id"].to_numpy(np.int64), st["id"].to_numpy(np.int64)
+    pts = shapely.get_coordinates(st.geometry.values)
+    seg = shapely.linestrings(np.stack([pts, pts], axis=1))
+    board = max(float(boarding_min) * 60.0, MIN_LINK_S)
+    alight = max(float(alighting_min) * 60.0, MIN_LINK_S)
+    names = st["name"].to_numpy()
+    df = pd.DataFrame({
+        "u": np.concatenate([h, p]), "v": np.concatenate([p, h]), "key": 0, "mode": "transfer",
+        "class": np.repeat(["boarding", "alighting"], len(h)), "name": np.concatenate([names, names]),
+        "ref": None, "line": None, "oneway": True, "length_m": 0.0, "speed_kmh": np.nan,
+        "travel_time_s": np.repeat([board, alight], len(h)), "status": "operating", "source": "station",
+    })
+    df["speed_kmh"] = 1.0  # no distance is covered; the field must be positive
+    return out, gpd.GeoDataFrame(df, geometry=np.concatenate([seg, seg]), crs=WGS84)
+
+
+def transfer_edges(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame,
+                   max_m: float = TRANSFER_MAX_M) -> gpd.GeoDataFrame:
+    """Two transfer edges between each station hub and its nearest road node.
+
+    Both cost the walk/drive leg (straight line x detour factor at the access speed):
+    boarding is the hub's own edge (:func:`station_hubs`). Stations farther than
+    ``max_m`` from every road node are counted in a DataWarning and left unlinked.
+    """
+    empty = gpd.GeoDataFrame(pd.DataFrame(columns=_EDGE_COLS), geometry=[], crs=WGS84)
     st = nodes[nodes["kind"].isin(STATION_KINDS)]
     road = edges["mode"] == "road"
     road_ids = np.unique(np.concatenate([edges.loc[road, "u"].to_numpy(), edges.loc[road, "v"].to_numpy()]))
@@ -247,7 +294,7 @@ def transfer_edges(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, penalty_min
     r_ids = road_ids[idx[ok]]
     s_pts = st.geometry.values[ok]
     r_pts = rn.geometry.values[idx[ok]]
-    # The tree (EPSG:4549) finds the nearest node; the length is geodesic like every edge.
+    # The tree finds the nearest node; the length is geodesic like every edge.
     _, _, d = GEOD.inv(shapely.get_x(r_pts), shapely.get_y(r_pts), shapely.get_x(s_pts), shapely.get_y(s_pts))
     leg = d * ACCESS_DETOUR_FACTOR / (ACCESS_SPEED_KMH / 3.6)
     lines_in = shapely.linestrings(np.stack([shapely.get_coordinates(r_pts), shapely.get_coordinates(s_pts)], 1))
@@ -257,8 +304,7 @@ def transfer_edges(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, penalty_min
         "key": 0, "mode": "transfer", "class": "transfer",
         "name": np.concatenate([names, names]), "ref": None, "line": None, "oneway": False,  # stored both ways, like a two-way link
         "length_m": np.concatenate([d, d]), "speed_kmh": ACCESS_SPEED_KMH,
-        # Routing needs times > 0 even where a station sits on a road node.
-        "travel_time_s": np.maximum(np.concatenate([leg + penalty_min * 60.0, leg]), 0.01),
+        "travel_time_s": np.maximum(np.concatenate([leg, leg]), MIN_LINK_S),
         "status": "operating", "source": "transfer",
     })
     return gpd.GeoDataFrame(df, geometry=np.concatenate([lines_in, shapely.reverse(lines_in)]), crs=WGS84)

@@ -70,11 +70,10 @@ ROAD_NODE_KINDS = ("interchange", "junction", "endpoint", "town", "city", "toll"
 SKETCH_WARNING = (
     "Embedded strategic network (sketch level): expressways and main rail lines only, "
     "straight chords between named waypoints, no local streets, no timetables or "
-    "frequencies. Points join it by straight-line distance x "
-    f"{settings.ACCESS_DETOUR_FACTOR:g} at {settings.ACCESS_SPEED_KMH:g} km/h to their "
-    f"{settings.ACCESS_K_NEAREST} nearest nodes, plus {settings.TRANSFER_PENALTY_MIN:g} min "
-    "at stations. Use an OSM source (--source overpass or a .osm/.osm.pbf file) for "
-    "street-level access."
+    "frequencies. Points join it at the nearest interchange or station (motorways are "
+    "never joined mid-way) by a straight leg x "
+    f"{settings.ACCESS_DETOUR_FACTOR:g} at {settings.ACCESS_SPEED_KMH:g} km/h. Use an OSM "
+    "source (--source overpass or a .osm/.osm.pbf file) for street-level access."
 )
 
 _STATION_COLS = ("id", "name_zh", "name_en", "lon", "lat", "datum", "county_adcode", "status",

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 import geopandas as gpd
@@ -28,15 +29,18 @@ import scipy.sparse as sp
 import shapely
 
 from .. import __version__
-from ..crs import lonlat_to_metric
+from ..crs import metric_crs_for, project_xy
 from ..errors import InputError, NetworkError
 from ..io import atomic_dir, write_json
 from ..settings import (
     ACCESS_DETOUR_FACTOR,
-    ACCESS_K_NEAREST,
     ACCESS_SPEED_KMH,
+    DIRECT_WALK_MAX_M,
+    ENTRY_NODE_KINDS,
     MAX_SNAP_M_OSM,
-    TRANSFER_PENALTY_MIN,
+    MIDEDGE_MODES,
+    NO_MIDEDGE_CLASSES,
+    WALK_SPEED_KMH,
     WGS84,
 )
 
@@ -47,19 +51,107 @@ EDGE_COLUMNS = (
     "speed_kmh", "travel_time_s", "status", "source",
 )
 NODE_COLUMNS = ("id", "kind", "name")
-#: Node kinds at which joining the network costs a boarding/transfer penalty.
+#: Node kinds of railway stations (the hub where roads and points join rail).
 STATION_KINDS = ("station", "interchange_station")
 
 
 def default_access_model(max_snap_m: float = MAX_SNAP_M_OSM) -> dict:
-    """How points off the network join it; stored in meta['access']."""
+    """How points off the network join it; stored in ``meta['access']``.
+
+    See :mod:`kechuang_gis.analysis.snap` for the model and ``settings`` for each value.
+    Keys of older networks (``k_nearest``, ``station_penalty_s``) are ignored: boarding
+    is an edge of the network, and points join one place of it.
+    """
     return {
+        "model": "nearest joinable edge or entry node; split edge; straight access leg",
         "detour_factor": ACCESS_DETOUR_FACTOR,
         "speed_kmh": ACCESS_SPEED_KMH,
-        "k_nearest": ACCESS_K_NEAREST,
         "max_snap_m": float(max_snap_m),
-        "station_penalty_s": TRANSFER_PENALTY_MIN * 60.0,
+        "walk_max_m": DIRECT_WALK_MAX_M,
+        "walk_speed_kmh": WALK_SPEED_KMH,
+        "no_midedge_classes": list(NO_MIDEDGE_CLASSES),
+        "entry_node_kinds": list(ENTRY_NODE_KINDS),
     }
+
+
+@dataclass(frozen=True)
+class JoinableEdges:
+    """The edges a point may join mid-way, one row per street (a two-way street once).
+
+    ``u``/``v`` are node positions in the CSR graph, oriented like ``geometry`` (WGS84
+    LineStrings); ``forward_s`` is the travel time from ``u`` to ``v`` and ``backward_s``
+    from ``v`` to ``u`` (``inf`` where the street is one-way). ``crs`` is the metric CRS in
+    which the geometry is measured (:attr:`lines`).
+    """
+
+    u: np.ndarray
+    v: np.ndarray
+    forward_s: np.ndarray
+    backward_s: np.ndarray
+    length_m: np.ndarray
+    geometry: np.ndarray
+    crs: str
+
+    @property
+    def n(self) -> int:
+        return int(len(self.u))
+
+    def keys(self, node_ids: np.ndarray) -> pd.MultiIndex:
+        """(u id, v id, length to 0.1 m) of each street: its identity across networks."""
+        return pd.MultiIndex.from_arrays([node_ids[self.u], node_ids[self.v], self.length_m])
+
+    @cached_property
+    def lines(self) -> np.ndarray:
+        """The edges' LineStrings in metres of :attr:`crs` (projected on first use)."""
+        from pyproj import Transformer
+
+        tr = Transformer.from_crs(WGS84, self.crs, always_xy=True)
+        return shapely.transform(self.geometry, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1])))
+
+    @cached_property
+    def tree(self) -> shapely.STRtree:
+        """Spatial index over :attr:`lines` (built on first use)."""
+        return shapely.STRtree(self.lines)
+
+
+def joinable_edges(edges: pd.DataFrame, u: np.ndarray, v: np.ndarray, crs: str) -> JoinableEdges:
+    """Group directed edge rows into streets a point may join mid-way.
+
+    A row is joinable when its mode is in ``settings.MIDEDGE_MODES`` and its class is not
+    in ``settings.NO_MIDEDGE_CLASSES``. The two rows of a two-way street (same end nodes,
+    opposite directions, same length to 0.1 m) become one street with both travel
+    times; parallel streets between the same nodes with other lengths stay apart.
+    """
+    mode = edges["mode"].to_numpy(object)
+    cls_ = edges["class"].astype(object).where(edges["class"].notna(), "").to_numpy(object)
+    ok = np.isin(mode, MIDEDGE_MODES) & ~np.isin(cls_, NO_MIDEDGE_CLASSES) & (u != v)
+    rows = np.flatnonzero(ok)
+    if rows.size == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return JoinableEdges(empty, empty, np.empty(0), np.empty(0), np.empty(0), np.empty(0, dtype=object),
+                             crs)
+    uu, vv = u[rows], v[rows]
+    a, b = np.minimum(uu, vv), np.maximum(uu, vv)
+    df = pd.DataFrame({"a": a, "b": b, "len": np.round(edges["length_m"].to_numpy(float)[rows], 1),
+                       "fwd": uu == a, "tt": edges["travel_time_s"].to_numpy(float)[rows], "row": rows})
+    df = df.sort_values(["a", "b", "len", "fwd", "tt"], ascending=[True, True, True, False, True],
+                        kind="stable")
+    key = ["a", "b", "len"]
+    first = df.groupby(key, sort=False).head(1)  # a forward row when the street has one
+    fwd = df[df["fwd"]].groupby(key, sort=False)["tt"].min()
+    bwd = df[~df["fwd"]].groupby(key, sort=False)["tt"].min()
+    idx = pd.MultiIndex.from_frame(first[key])
+    forward_s = fwd.reindex(idx).to_numpy(float)
+    backward_s = bwd.reindex(idx).to_numpy(float)
+    geoms = edges.geometry.to_numpy()[first["row"].to_numpy()]
+    # Geometry runs a -> b: a street that has only its b -> a row is drawn reversed.
+    flip = ~first["fwd"].to_numpy()
+    if flip.any():
+        geoms = geoms.copy()
+        geoms[flip] = shapely.reverse(geoms[flip])
+    return JoinableEdges(first["a"].to_numpy(np.int64), first["b"].to_numpy(np.int64),
+                         np.nan_to_num(forward_s, nan=np.inf), np.nan_to_num(backward_s, nan=np.inf),
+                         first["len"].to_numpy(float), geoms, crs)
 
 
 @dataclass(frozen=True)
@@ -67,21 +159,29 @@ class CSRGraph:
     """Compact routing form: a square CSR matrix of travel times (seconds) over node positions.
 
     ``matrix[i, j]`` is the fastest direct edge from node ``node_ids[i]`` to ``node_ids[j]``
-    (parallel edges are reduced to their minimum). ``x``/``y`` are EPSG:4549 metres.
-    ``penalty_s`` is the cost of joining the network at each node (stations: boarding).
-    ``active`` marks nodes that carry at least one selected edge (snapping targets).
+    (parallel edges are reduced to their minimum). ``x``/``y`` are metres in ``crs`` (the
+    metric CRS of :func:`~kechuang_gis.crs.metric_crs_for`: EPSG:4549 in the region).
+    ``active`` marks nodes that carry at least one selected edge; ``entry`` the active
+    nodes a point may join directly (stations, interchanges); ``joinable`` the edges a
+    point may join mid-way (see :mod:`kechuang_gis.analysis.snap`).
     """
 
     matrix: sp.csr_array
     node_ids: np.ndarray
     x: np.ndarray
     y: np.ndarray
-    penalty_s: np.ndarray
     active: np.ndarray
+    crs: str = "EPSG:4549"
+    entry: np.ndarray | None = None
+    joinable: JoinableEdges | None = None
 
     @property
     def n(self) -> int:
         return int(self.matrix.shape[0])
+
+    def project(self, lon, lat) -> tuple[np.ndarray, np.ndarray]:
+        """WGS84 lon/lat to this graph's metric x/y."""
+        return project_xy(lon, lat, self.crs)
 
     def index_of(self, ids: Iterable[int]) -> np.ndarray:
         """Positions of node ids; raises InputError naming unknown ids."""
@@ -96,7 +196,7 @@ class CSRGraph:
 
     def reversed(self) -> CSRGraph:
         """The transpose: travel times *to* a node become times *from* it."""
-        return CSRGraph(self.matrix.T.tocsr(), self.node_ids, self.x, self.y, self.penalty_s, self.active)
+        return replace(self, matrix=self.matrix.T.tocsr())
 
 
 class Network:
@@ -190,9 +290,14 @@ class Network:
             mask &= e["status"].isin(list(statuses)).to_numpy()
         return Network(self.nodes, e[mask].reset_index(drop=True), self.meta)
 
-    def node_xy_metric(self) -> tuple[np.ndarray, np.ndarray]:
+    def metric_crs(self) -> str:
+        """The metric CRS for this network's extent (:func:`~kechuang_gis.crs.metric_crs_for`)."""
         g = self.nodes.geometry
-        return lonlat_to_metric(g.x.to_numpy(), g.y.to_numpy())
+        return metric_crs_for(g.x.to_numpy(), g.y.to_numpy())
+
+    def node_xy_metric(self, crs: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        g = self.nodes.geometry
+        return project_xy(g.x.to_numpy(), g.y.to_numpy(), crs or self.metric_crs())
 
     def csr(self, modes: Iterable[str] | None = None,
             statuses: Iterable[str] | None = ("operating",),
@@ -205,15 +310,18 @@ class Network:
         v = pos.loc[net.edges["v"].to_numpy()].to_numpy()
         w = net.edges[weight].to_numpy(float)
         matrix = csr_min(u, v, w, len(ids))
-        x, y = net.node_xy_metric()
-        kinds = net.nodes["kind"].astype(str).to_numpy()
-        station_penalty = float(net.meta["access"].get("station_penalty_s", 0.0))
-        penalty = np.where(np.isin(kinds, STATION_KINDS), station_penalty, 0.0)
+        # The CRS is chosen from the whole network, so every selection of it (and every
+        # scenario built on it) measures in the same metres.
+        crs = self.metric_crs()
+        x, y = net.node_xy_metric(crs)
         active = np.zeros(len(ids), dtype=bool)
         routable = ~net.edges["mode"].isin(("access", "transfer")).to_numpy()
         active[u[routable]] = True
         active[v[routable]] = True
-        return CSRGraph(matrix, ids, np.asarray(x), np.asarray(y), penalty, active)
+        kinds = net.nodes["kind"].astype(str).to_numpy()
+        entry = active & np.isin(kinds, ENTRY_NODE_KINDS)
+        joinable = joinable_edges(net.edges, u, v, crs)
+        return CSRGraph(matrix, ids, np.asarray(x), np.asarray(y), active, crs, entry, joinable)
 
     # -- networkx ----------------------------------------------------------------
     def to_networkx(self) -> nx.MultiDiGraph:
